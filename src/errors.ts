@@ -45,11 +45,11 @@ export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 /** Where and what: every field is optional, set when it is known. */
 export interface ErrorDetails {
   /** The file the failure is about (a segment, index or checkpoint path). */
-  file?: string;
+  file?: string | undefined;
   /** A byte position in `file`, or in the buffer being decoded when there is no file. */
-  position?: number;
+  position?: number | undefined;
   /** A logical record offset. */
-  offset?: number;
+  offset?: number | undefined;
   /** What was expected (a CRC, a length, an offset range, ...). */
   expected?: unknown;
   /** What was found instead. */
@@ -83,7 +83,7 @@ export class LogStorageError extends Error {
     return true;
   }
 
-  static [Symbol.hasInstance](value: unknown): boolean {
+  static override [Symbol.hasInstance](value: unknown): boolean {
     if (this === LogStorageError) return isLogStorageError(value);
     return Function.prototype[Symbol.hasInstance].call(this, value);
   }

@@ -1,0 +1,157 @@
+/**
+ * The `node:fs` implementation of {@link FileSystem}, with memory mappings from `@riaskov/mmap-io` (loaded
+ * on first use, so `import 'seglog'` does not load a native module).
+ *
+ * System errors are thrown as they come (with `code` such as `ENOSPC`); `log/` wraps them in typed errors
+ * with the file and operation, since only it knows what the operation meant.
+ */
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import type { FileHandle, FileStat, FileSystem, MapOptions, OpenMode } from './file-system.js';
+
+const { O_RDONLY, O_RDWR, O_CREAT, O_EXCL } = fs.constants;
+// Not 'a+' for create: O_APPEND makes Linux ignore the position of pwrite.
+const kFlags: Record<OpenMode, number> = {
+  read: O_RDONLY,
+  readWrite: O_RDWR,
+  create: O_RDWR | O_CREAT,
+  createNew: O_RDWR | O_CREAT | O_EXCL,
+};
+
+interface MmapBinding {
+  map(size: number, protection: number, flags: number, fd: number, offset?: number, advise?: number): Buffer;
+  sync(buffer: Buffer, offset: number, length: number, blocking: boolean, invalidate: boolean): void;
+  PROT_READ: number;
+  PROT_WRITE: number;
+  MAP_SHARED: number;
+}
+
+let mmapBinding: MmapBinding | undefined;
+function mmap(): MmapBinding {
+  if (mmapBinding === undefined) {
+    const loaded = createRequire(import.meta.url)('@riaskov/mmap-io') as MmapBinding | { default: MmapBinding };
+    mmapBinding = 'default' in loaded ? loaded.default : loaded;
+  }
+  return mmapBinding;
+}
+
+/** Turns the binding's "mmap failed, 12" into an error with a `code` like the fs module's. */
+function mappingError(error: unknown, path: string): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  const errno = Number(/(\d+)\s*$/.exec(message)?.[1]);
+  const names: Record<number, string> = { 12: 'ENOMEM', 22: 'EINVAL', 13: 'EACCES', 19: 'ENODEV', 24: 'EMFILE' };
+  return Object.assign(new Error(`${message} (${path})`), { code: names[errno] ?? 'EIO', errno });
+}
+
+class NodeFileHandle implements FileHandle {
+  readonly path: string;
+  #fd: number;
+
+  constructor(path: string, fd: number) {
+    this.path = path;
+    this.#fd = fd;
+  }
+
+  get fd(): number {
+    return this.#fd;
+  }
+  size(): number {
+    return fs.fstatSync(this.#fd).size;
+  }
+  read(into: Uint8Array, position: number): number {
+    let done = 0;
+    while (done < into.byteLength) {
+      const n = fs.readSync(this.#fd, into, done, into.byteLength - done, position + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+  write(bytes: Uint8Array, position: number): void {
+    let done = 0;
+    while (done < bytes.byteLength) {
+      done += fs.writeSync(this.#fd, bytes, done, bytes.byteLength - done, position + done);
+    }
+  }
+  writev(chunks: readonly Uint8Array[], position: number): void {
+    let pending = chunks.filter((c) => c.byteLength > 0);
+    while (pending.length > 0) {
+      // IOV_MAX is 1024 on Linux; writevSync loops on its own only for EAGAIN, not for short writes.
+      const slice = pending.slice(0, 1024);
+      let written = fs.writevSync(this.#fd, slice, position);
+      position += written;
+      let i = 0;
+      while (i < pending.length && written >= pending[i]!.byteLength) written -= pending[i++]!.byteLength;
+      pending = pending.slice(i);
+      if (written > 0) pending[0] = pending[0]!.subarray(written);
+    }
+  }
+  truncate(size: number): void {
+    fs.ftruncateSync(this.#fd, size);
+  }
+  sync(): Promise<void> {
+    return new Promise((resolve, reject) => fs.fsync(this.#fd, (e) => (e ? reject(e) : resolve())));
+  }
+  syncData(): Promise<void> {
+    return new Promise((resolve, reject) => fs.fdatasync(this.#fd, (e) => (e ? reject(e) : resolve())));
+  }
+  close(): void {
+    if (this.#fd < 0) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    fs.closeSync(fd);
+  }
+}
+
+/** Production file system: `node:fs` plus `@riaskov/mmap-io`. */
+export class NodeFileSystem implements FileSystem {
+  /** @param fileMode mode of files created (before umask). */
+  constructor(readonly fileMode = 0o640) {}
+
+  open(path: string, mode: OpenMode): FileHandle {
+    return new NodeFileHandle(path, fs.openSync(path, kFlags[mode], this.fileMode));
+  }
+  stat(path: string): FileStat | undefined {
+    const s = fs.statSync(path, { throwIfNoEntry: false });
+    return s === undefined ? undefined : { size: s.size, mtimeMs: s.mtimeMs, isDirectory: s.isDirectory() };
+  }
+  readdir(dir: string): string[] {
+    return fs.readdirSync(dir);
+  }
+  mkdir(dir: string, mode: number): void {
+    fs.mkdirSync(dir, { recursive: true, mode });
+  }
+  rename(from: string, to: string): void {
+    fs.renameSync(from, to);
+  }
+  unlink(path: string): void {
+    fs.unlinkSync(path);
+  }
+  removeDir(dir: string): void {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  syncDir(dir: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      fs.open(dir, 'r', (openError, fd) => {
+        if (openError) return reject(openError);
+        fs.fsync(fd, (syncError) => fs.close(fd, () => (syncError ? reject(syncError) : resolve())));
+      });
+    });
+  }
+  setMtime(path: string, mtimeMs: number): void {
+    const seconds = mtimeMs / 1000;
+    fs.utimesSync(path, seconds, seconds);
+  }
+  map(handle: FileHandle, options: MapOptions): Buffer {
+    const m = mmap();
+    const protection = options.writable ? m.PROT_READ | m.PROT_WRITE : m.PROT_READ;
+    try {
+      return m.map(options.length, protection, m.MAP_SHARED, handle.fd, 0);
+    } catch (error) {
+      throw mappingError(error, handle.path);
+    }
+  }
+  syncMap(mapping: Buffer, length: number): void {
+    if (length > 0) mmap().sync(mapping, 0, length, true, false);
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Checks pre-encoded batches handed to `appendBatch` before a byte is written (Kafka `UnifiedLog.analyzeAndValidateRecords`
+ * plus the per-batch checks of `LogValidator`). Everything is validated first, so a bad batch anywhere
+ * in the input leaves the log unchanged.
+ *
+ * | check                                                        | error                    |
+ * | ------------------------------------------------------------ | ------------------------ |
+ * | not a Uint8Array, or empty                                   | `ERR_INVALID_ARGUMENT`   |
+ * | a batch larger than `maxMessageBytes`                        | `ERR_RECORD_TOO_LARGE`   |
+ * | bad frame (length, magic > 2), trailing partial batch        | `ERR_CORRUPT_RECORD`     |
+ * | magic 0 or 1 (legacy formats are read, not appended)         | `ERR_INVALID_ARGUMENT`   |
+ * | CRC-32C mismatch                                             | `ERR_CORRUPT_RECORD`     |
+ * | recordsCount != lastOffsetDelta + 1, or <= 0                 | `ERR_CORRUPT_RECORD`     |
+ * | uncompressed records whose lengths do not fill the payload   | `ERR_CORRUPT_RECORD`     |
+ * | control batch (clients may not write them, as in Kafka)      | `ERR_INVALID_ARGUMENT`   |
+ * | LogAppendTime set by the producer (Kafka rejects it too)     | `ERR_INVALID_ARGUMENT`   |
+ *
+ * The records of a compressed batch are not decompressed here: that would cost more than the append
+ * itself, and the CRC already guarantees the bytes are the producer's. Their structure is checked when
+ * they are read, where damage is a `CorruptRecordError`, never data.
+ */
+import { CorruptRecordError, InvalidArgumentError, RecordTooLargeError } from '../errors.js';
+import { FRAME_CORRUPT, FRAME_PARTIAL, describeCorruptFrame, frameSize } from '../record/batch-reader.js';
+import * as L from '../record/layout.js';
+import { DefaultRecordBatch } from '../record/record-batch.js';
+import { readVarint } from '../record/varint.js';
+
+/** One validated batch of the input. */
+export interface IncomingBatch {
+  /** The batch's bytes inside the caller's buffer (not copied). */
+  readonly bytes: Uint8Array;
+  readonly lastOffsetDelta: number;
+  readonly recordCount: number;
+  readonly maxTimestamp: number;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+}
+
+/** Validates every batch in `bytes`; returns them in order. */
+export function validateIncomingBatches(bytes: unknown, maxMessageBytes: number): IncomingBatch[] {
+  if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('appendBatch takes a Uint8Array of v2 batches');
+  if (bytes.byteLength === 0) throw new InvalidArgumentError('appendBatch of zero bytes');
+  const batches: IncomingBatch[] = [];
+  let position = 0;
+  while (position < bytes.byteLength) {
+    const size = frameSize(bytes, position, bytes.byteLength, Number.MAX_SAFE_INTEGER);
+    if (size === FRAME_PARTIAL) {
+      throw new CorruptRecordError(`truncated batch: ${bytes.byteLength - position} bytes left`, { position, actual: bytes.byteLength - position });
+    }
+    if (size === FRAME_CORRUPT) throw new CorruptRecordError(describeCorruptFrame(bytes, position, Number.MAX_SAFE_INTEGER), { position });
+    if (size > maxMessageBytes) {
+      throw new RecordTooLargeError(`batch of ${size} bytes exceeds maxMessageBytes ${maxMessageBytes}`, { position, expected: maxMessageBytes, actual: size });
+    }
+    batches.push(validateOne(new Uint8Array(bytes.buffer, bytes.byteOffset + position, size), position));
+    position += size;
+  }
+  return batches;
+}
+
+function validateOne(bytes: Uint8Array, position: number): IncomingBatch {
+  const magic = bytes[L.MAGIC_OFFSET];
+  if (magic !== L.MAGIC_V2) throw new InvalidArgumentError(`appendBatch takes magic v2 batches, got magic ${magic}`, { position, actual: magic });
+  const batch = new DefaultRecordBatch(bytes, { position });
+  batch.ensureValid();
+  const count = batch.recordCount;
+  if (count <= 0 || count !== batch.lastOffsetDelta + 1) {
+    throw new CorruptRecordError(`record count ${count} does not match last offset delta ${batch.lastOffsetDelta}`, {
+      position,
+      expected: batch.lastOffsetDelta + 1,
+      actual: count,
+    });
+  }
+  if (batch.isControl) throw new InvalidArgumentError('clients may not append control batches', { position });
+  if (batch.timestampType === 'LogAppendTime') throw new InvalidArgumentError('producers may not set LogAppendTime', { position });
+  if (batch.compression === 0) checkRecordLengths(bytes, count, position);
+  return {
+    bytes,
+    lastOffsetDelta: batch.lastOffsetDelta,
+    recordCount: count,
+    maxTimestamp: batch.maxTimestamp,
+    producerId: batch.producerId,
+    producerEpoch: batch.producerEpoch,
+    baseSequence: batch.baseSequence,
+  };
+}
+
+/** Walks the records' length prefixes only: `count` records must fill the payload exactly. */
+function checkRecordLengths(bytes: Uint8Array, count: number, position: number): void {
+  const cursor = { position: L.RECORDS_OFFSET };
+  for (let i = 0; i < count; i++) {
+    const length = readVarint(bytes, cursor, bytes.byteLength);
+    if (length === undefined || length <= 0 || cursor.position + length > bytes.byteLength) {
+      throw new CorruptRecordError(`record ${i} has a bad length`, { position: position + cursor.position });
+    }
+    cursor.position += length;
+  }
+  if (cursor.position !== bytes.byteLength) {
+    throw new CorruptRecordError(`${count} records do not fill the batch`, { position: position + cursor.position });
+  }
+}

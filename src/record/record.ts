@@ -1,0 +1,142 @@
+/**
+ * One record inside a v2 batch (Kafka `DefaultRecord`): what readers get, what writers pass, and the
+ * parser of the varint-framed record body.
+ *
+ * ```text
+ *  length          varint   bytes of everything below
+ *  attributes      int8     unused, 0
+ *  timestampDelta  varlong  timestamp - batch baseTimestamp
+ *  offsetDelta     varint   offset - batch baseOffset
+ *  keyLength       varint   -1 = null key
+ *  key             bytes
+ *  valueLength     varint   -1 = null value (a tombstone)
+ *  value           bytes
+ *  headersCount    varint
+ *  headers[]       keyLength varint (>= 0), UTF-8 key, valueLength varint (-1 = null), value
+ * ```
+ */
+import { CorruptRecordError } from '../errors.js';
+import { readVarint, readVarlong, type Cursor } from './varint.js';
+
+/** A record header as readers see it. */
+export interface RecordHeader {
+  readonly key: string;
+  /** A view into the batch's bytes, or `null`. */
+  readonly value: Uint8Array | null;
+}
+
+/**
+ * A record as readers see it. `key`, `value` and header values are views into the batch's bytes (for a
+ * compressed batch, into its decompressed payload), not copies: copy what you keep past the next read.
+ */
+export interface LogRecord {
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array | null;
+  readonly headers: readonly RecordHeader[];
+}
+
+/** Bytes or text; text is encoded as UTF-8. */
+export type BytesInput = Uint8Array | string;
+
+/** A header as writers pass it. */
+export interface HeaderInput {
+  readonly key: string;
+  readonly value: BytesInput | null;
+}
+
+/** A record as writers pass it. Missing `key`/`value` mean null; a missing `timestamp` means "now". */
+export interface RecordInput {
+  readonly key?: BytesInput | null;
+  readonly value?: BytesInput | null;
+  readonly headers?: readonly HeaderInput[];
+  /** Milliseconds since the epoch (CreateTime). */
+  readonly timestamp?: number;
+}
+
+/** What the record parser needs from its batch. */
+export interface RecordContext {
+  readonly baseOffset: number;
+  readonly baseTimestamp: number;
+  /** For LogAppendTime batches every record takes the batch's max timestamp; otherwise -1. */
+  readonly logAppendTime: number;
+  /** Where the payload starts in its file or buffer, for error positions; -1 if unknown. */
+  readonly position: number;
+  readonly file: string | undefined;
+}
+
+const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
+const utf8 = new TextDecoder('utf-8');
+
+/** Throws the error every malformed-record path reports: what broke, at which byte, in which batch. */
+function corrupt(ctx: RecordContext, what: string, at: number): never {
+  const position = ctx.position >= 0 ? ctx.position + at : at;
+  throw new CorruptRecordError(`corrupt record in batch at offset ${ctx.baseOffset}: ${what}`, {
+    file: ctx.file,
+    position,
+    offset: ctx.baseOffset,
+  });
+}
+
+/** A view of `bytes[start, start + length)` that shares memory (cheaper than `subarray` in V8). */
+function view(bytes: Uint8Array, start: number, length: number): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset + start, length);
+}
+
+/** Reads a varint length field that may be -1 (null) and must fit before `end`. */
+function readLength(bytes: Uint8Array, cursor: Cursor, end: number, ctx: RecordContext, what: string): number {
+  const at = cursor.position;
+  const length = readVarint(bytes, cursor, end);
+  if (length === undefined) corrupt(ctx, `bad varint for ${what} length`, at);
+  if (length < -1 || cursor.position + length > end) corrupt(ctx, `${what} length ${length} out of bounds`, at);
+  return length;
+}
+
+/**
+ * Parses the record at `cursor.position`, advancing the cursor past it. Throws `CorruptRecordError` for any
+ * varint, length or bound that does not hold, and when the fields do not consume exactly `length` bytes.
+ */
+export function parseRecord(bytes: Uint8Array, cursor: Cursor, end: number, ctx: RecordContext): LogRecord {
+  const start = cursor.position;
+  const bodyLength = readVarint(bytes, cursor, end);
+  if (bodyLength === undefined || bodyLength < 1) corrupt(ctx, 'bad record length', start);
+  const bodyEnd = cursor.position + bodyLength;
+  if (bodyEnd > end) corrupt(ctx, `record length ${bodyLength} runs past the batch`, start);
+  cursor.position++; // attributes: unused
+  const timestampDelta = readVarlong(bytes, cursor, bodyEnd);
+  if (timestampDelta === undefined) corrupt(ctx, 'bad timestamp delta', cursor.position);
+  const offsetDelta = readVarint(bytes, cursor, bodyEnd);
+  if (offsetDelta === undefined || offsetDelta < 0) corrupt(ctx, 'bad offset delta', cursor.position);
+  const keyLength = readLength(bytes, cursor, bodyEnd, ctx, 'key');
+  const key = keyLength < 0 ? null : view(bytes, cursor.position, keyLength);
+  cursor.position += keyLength < 0 ? 0 : keyLength;
+  const valueLength = readLength(bytes, cursor, bodyEnd, ctx, 'value');
+  const value = valueLength < 0 ? null : view(bytes, cursor.position, valueLength);
+  cursor.position += valueLength < 0 ? 0 : valueLength;
+  const headers = parseHeaders(bytes, cursor, bodyEnd, ctx);
+  if (cursor.position !== bodyEnd) corrupt(ctx, 'record fields do not fill its length', start);
+  const timestamp = ctx.logAppendTime >= 0 ? ctx.logAppendTime : ctx.baseTimestamp + timestampDelta;
+  if (!Number.isSafeInteger(timestamp)) corrupt(ctx, 'timestamp is not a safe integer', start);
+  return { offset: ctx.baseOffset + offsetDelta, timestamp, key, value, headers };
+}
+
+function parseHeaders(bytes: Uint8Array, cursor: Cursor, end: number, ctx: RecordContext): readonly RecordHeader[] {
+  const at = cursor.position;
+  const count = readVarint(bytes, cursor, end);
+  // Each header takes at least 2 bytes, which bounds the count before anything is allocated.
+  if (count === undefined || count < 0 || count * 2 > end - cursor.position) corrupt(ctx, 'bad header count', at);
+  if (count === 0) return NO_HEADERS;
+  const headers: RecordHeader[] = new Array<RecordHeader>(count);
+  for (let i = 0; i < count; i++) {
+    const keyLength = readLength(bytes, cursor, end, ctx, 'header key');
+    if (keyLength < 0) corrupt(ctx, 'null header key', cursor.position);
+    const key = utf8.decode(view(bytes, cursor.position, keyLength));
+    cursor.position += keyLength;
+    const valueLength = readLength(bytes, cursor, end, ctx, 'header value');
+    const value = valueLength < 0 ? null : view(bytes, cursor.position, valueLength);
+    cursor.position += valueLength < 0 ? 0 : valueLength;
+    headers[i] = { key, value };
+  }
+  return headers;
+}
