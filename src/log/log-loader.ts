@@ -228,6 +228,10 @@ function recoverSegments(segments: LogSegments, ctx: { dir: string; config: LogC
     if (isLast) scannedEnd = result.nextOffset;
     if (result.invalidBytes === 0) continue;
     if (result.nextOffset < ctx.recoveryPoint && !ctx.config.repair) {
+      // The rebuilt indexes cover only the valid prefix: remove them so that the next open scans again
+      // instead of trusting them and hiding the damage.
+      segment.offsetIndex.deleteFile();
+      segment.timeIndex.deleteFile();
       throw new CorruptLogError(`damaged flushed data: ${result.reason ?? 'invalid batch'}`, {
         file: segment.log.path,
         position: result.validBytes,

@@ -473,7 +473,7 @@ export class Log extends EventEmitter<LogEvents> {
    *
    * @throws `ERR_LOG_CLOSED`; `ERR_IO` (the log then refuses writes until reopened).
    */
-  flush(upTo?: number): Promise<void> {
+  async flush(upTo?: number): Promise<void> {
     this.#ensureOpen();
     return this.#mutex.run(() => this.#flush(upTo ?? this.#endOffset));
   }

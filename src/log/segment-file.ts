@@ -45,7 +45,7 @@ export class SegmentFile {
   /** Length to map: at least the file size; the active segment maps its maximum size up front. */
   #mapLength: number;
 
-  private constructor(fs: FileSystem, path: string, handle: FileHandle, size: number, mapLength: number) {
+  private constructor(fs: FileSystem, path: string, handle: FileHandle | undefined, size: number, mapLength: number) {
     this.#fs = fs;
     this.#path = path;
     this.#handle = handle;
@@ -53,22 +53,29 @@ export class SegmentFile {
     this.#mapLength = mapLength;
   }
 
-  /** Opens (or creates) the file; its logical size is its length on disk. */
+  /**
+   * Creates a new empty file (kept open: it is the active segment's), or takes an existing one by its size
+   * on disk. An existing file's descriptor is opened on first use, so opening a log of thousands of
+   * segments costs one `stat` per segment and no descriptors.
+   */
   static open(fs: FileSystem, path: string, options: { create: boolean; mapLength: number }): SegmentFile {
-    let handle: FileHandle;
-    try {
-      handle = fs.open(path, options.create ? 'create' : 'readWrite');
-    } catch (error) {
-      throw ioError('open', path, error);
+    if (options.create) {
+      let handle: FileHandle;
+      try {
+        handle = fs.open(path, 'create');
+      } catch (error) {
+        throw ioError('create', path, error);
+      }
+      return new SegmentFile(fs, path, handle, 0, options.mapLength);
     }
-    let size: number;
+    let size: number | undefined;
     try {
-      size = handle.size();
+      size = fs.stat(path)?.size;
     } catch (error) {
-      handle.close();
       throw ioError('stat', path, error);
     }
-    return new SegmentFile(fs, path, handle, size, options.mapLength);
+    if (size === undefined) throw ioError('stat', path, Object.assign(new Error('no such file'), { code: 'ENOENT' }));
+    return new SegmentFile(fs, path, undefined, size, options.mapLength);
   }
 
   get path(): string {
@@ -78,7 +85,8 @@ export class SegmentFile {
   get size(): number {
     return this.#size;
   }
-  get isOpen(): boolean {
+  /** Whether a descriptor is held (the log manager counts them against its cap). */
+  get holdsDescriptor(): boolean {
     return this.#handle !== undefined;
   }
 

@@ -66,7 +66,7 @@ export class RecordBatchBuilder {
    * until the next call on this builder: write or copy it before then.
    */
   buildReusable(records: readonly RecordInput[], options: EncodeOptions = {}): Uint8Array {
-    return this.#build(records, options, (size) => this.#ensureScratch(size));
+    return this.#build(records, options, (size) => this.#ensureScratch(size).subarray(0, size));
   }
 
   /** Encodes `records` into a new buffer of exactly the batch's size. */

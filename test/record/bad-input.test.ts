@@ -72,11 +72,15 @@ describe('decoder on hostile bytes', () => {
         const mutated = Buffer.from(original);
         const kind = rng.int(0, 3);
         // Bytes outside the CRC (base offset, leader epoch) are the broker's to rewrite; mutate the rest.
+        const outsideCrc = new Set<number>();
+        for (let at = 0; at < original.length; at += original.readInt32BE(at + L.LENGTH_OFFSET) + L.LOG_OVERHEAD) {
+          for (let i = 0; i < L.BASE_OFFSET_LENGTH; i++) outsideCrc.add(at + i);
+          for (let i = 0; i < L.PARTITION_LEADER_EPOCH_LENGTH; i++) outsideCrc.add(at + L.PARTITION_LEADER_EPOCH_OFFSET + i);
+        }
         const pick = (): number => {
           for (;;) {
             const i = rng.int(0, mutated.length - 1);
-            if (i >= L.LENGTH_OFFSET && i < L.PARTITION_LEADER_EPOCH_OFFSET) return i;
-            if (i >= L.MAGIC_OFFSET) return i;
+            if (!outsideCrc.has(i)) return i;
           }
         };
         if (kind === 0) mutated[pick()]! ^= 1 << rng.int(0, 7);
