@@ -19,7 +19,7 @@ function decodeAll(bytes: Uint8Array, verifyCrc = true): LogRecord[] | Error {
 const summary = (records: LogRecord[]) =>
   records.map((r) => [r.offset, r.timestamp, r.key && Buffer.from(r.key).toString('hex'), r.value && Buffer.from(r.value).toString('hex'), r.headers.length]);
 
-function sampleBatches(rng: Rng, codec: CompressionName): Uint8Array {
+function sampleBatches(rng: Rng, codec: CompressionName): Buffer {
   const parts: Uint8Array[] = [];
   let base = 0;
   for (let b = 0; b < 3; b++) {
