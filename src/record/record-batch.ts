@@ -10,8 +10,8 @@ import { readInt64, viewOf } from '../int64.js';
 import { DECOMPRESSED_BYTES_MAX, INT32_MAX } from '../limits.js';
 import { crc32c } from './crc32c.js';
 import * as L from './layout.js';
-import { parseRecord, type LogRecord, type RecordContext } from './record.js';
-import type { Cursor } from './varint.js';
+import type { LogRecord, RecordContext } from './record.js';
+import { RecordIterator } from './record-iterator.js';
 
 /** Where a batch came from, for error messages. */
 export interface BatchSource {
@@ -187,13 +187,13 @@ export class DefaultRecordBatch implements RecordBatch {
       position: this.#source.position === undefined ? -1 : this.#source.position + L.RECORDS_OFFSET,
       file: this.#source.file,
     };
-    if (this.compression === 0) return iterateRecords(this.bytes, L.RECORDS_OFFSET, count, this.lastOffsetDelta, ctx);
+    if (this.compression === 0) return new RecordIterator(this.bytes, L.RECORDS_OFFSET, count, this.lastOffsetDelta, ctx);
     const payload = codecById(this.compression).decompress(this.bytes.subarray(L.RECORDS_OFFSET), {
       magic: L.MAGIC_V2,
       maxBytes: DECOMPRESSED_BYTES_MAX,
     });
     // Positions inside a decompressed payload are not file positions: report the batch's own.
-    return iterateRecords(payload, 0, count, this.lastOffsetDelta, { ...ctx, position: -1 });
+    return new RecordIterator(payload, 0, count, this.lastOffsetDelta, { ...ctx, position: -1 });
   }
 
   #int64(position: number, field: string): number {
@@ -209,35 +209,6 @@ export class DefaultRecordBatch implements RecordBatch {
 
   #corrupt(what: string): never {
     throw new CorruptRecordError(`invalid batch: ${what}`, { file: this.#source.file, position: this.#source.position });
-  }
-}
-
-function* iterateRecords(
-  bytes: Uint8Array,
-  start: number,
-  count: number,
-  lastOffsetDelta: number,
-  ctx: RecordContext,
-): IterableIterator<LogRecord> {
-  const cursor: Cursor = { position: start };
-  const end = bytes.byteLength;
-  const lastOffset = ctx.baseOffset + lastOffsetDelta;
-  for (let i = 0; i < count; i++) {
-    const record = parseRecord(bytes, cursor, end, ctx);
-    if (record.offset > lastOffset) {
-      throw new CorruptRecordError(`record offset ${record.offset} past the batch's last offset ${lastOffset}`, {
-        file: ctx.file,
-        offset: record.offset,
-      });
-    }
-    yield record;
-  }
-  if (cursor.position !== end) {
-    throw new CorruptRecordError(`incorrect declared batch size: ${end - cursor.position} bytes after ${count} records`, {
-      file: ctx.file,
-      offset: ctx.baseOffset,
-      expected: count,
-    });
   }
 }
 
