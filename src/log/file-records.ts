@@ -22,7 +22,7 @@ import type { RecordBatch } from '../record/record-batch.js';
 import type { LogRecord } from '../record/record.js';
 
 /** Largest piece written to the stream at once; bounds how much a slow reader pins between drains. */
-const WRITE_CHUNK_BYTES = 4 * 1024 * 1024;
+const WRITE_CHUNK_BYTES = 1024 * 1024;
 
 /** Options of {@link FileRecords.writeTo}. */
 export interface WriteToOptions {

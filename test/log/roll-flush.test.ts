@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { Log, type Clock } from '../../src/main.js';
+import { FaultyFileSystem } from '../helpers/faulty-fs.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+class ManualClock implements Clock {
+  constructor(public now = 1_700_000_000_000) {}
+  nowMs(): number {
+    return this.now;
+  }
+}
+
+describe('rolling', () => {
+  it('rolls before a batch would pass segmentBytes', async () => {
+    const log = await Log.open(tempDir(), { segmentBytes: 1000 });
+    for (let i = 0; i < 30; i++) await log.append([{ value: 'x'.repeat(100) }]);
+    for (const s of log.segments) expect(s.sizeInBytes).toBeLessThanOrEqual(1000);
+    expect(log.segments.length).toBeGreaterThan(3);
+    await log.close();
+  });
+
+  it('rolls when record time passes segmentMs since the first batch, with per-segment jitter', async () => {
+    const clock = new ManualClock();
+    const log = await Log.open(tempDir(), { segmentMs: 60_000, clock });
+    await log.append([{ value: 'a', timestamp: clock.now }]);
+    await log.append([{ value: 'b', timestamp: clock.now + 59_000 }]);
+    expect(log.segments.length).toBe(1);
+    await log.append([{ value: 'c', timestamp: clock.now + 60_001 }]);
+    expect(log.segments.length).toBe(2);
+    expect(log.segments[1]!.baseOffset).toBe(2);
+    await log.close();
+
+    const jittered = await Log.open(tempDir(), { segmentMs: 60_000, segmentJitterMs: 10_000, random: () => 0.5, clock });
+    await jittered.append([{ value: 'a', timestamp: clock.now }]);
+    await jittered.append([{ value: 'b', timestamp: clock.now + 55_001 }]); // past 60 s - 5 s of jitter
+    expect(jittered.segments.length).toBe(2);
+    await jittered.close();
+  });
+
+  it('rolls when an index is full', async () => {
+    // 48-byte indexes: 6 offset entries, 4 time entries (one kept spare); an entry per batch.
+    const log = await Log.open(tempDir(), { segmentIndexBytes: 48, indexIntervalBytes: 0 });
+    for (let i = 0; i < 20; i++) await log.append([{ value: `v${i}`, timestamp: 1000 + i }]);
+    expect(log.segments.length).toBeGreaterThan(3);
+    const values: string[] = [];
+    for (const r of (await log.read(0, { maxBytes: 1 << 20 })).records()) values.push(Buffer.from(r.value!).toString());
+    expect(values[0]).toBe('v0');
+    await log.close();
+  });
+
+  it('rolling flushes the finished segment in the background and fsyncs the directory', async () => {
+    const fs = new FaultyFileSystem();
+    const log = await Log.open(tempDir(), { segmentBytes: 500, fileSystem: fs });
+    const before = fs.count('syncDir');
+    for (let i = 0; i < 10; i++) await log.append([{ value: 'x'.repeat(100) }]);
+    await log.flush(0); // waits behind the background flushes (they share the mutex)
+    expect(fs.count('syncDir')).toBeGreaterThan(before);
+    expect(log.recoveryPoint).toBe(log.segments[log.segments.length - 1]!.baseOffset);
+    await log.close();
+  });
+});
+
+describe('flush policy', () => {
+  it('flushIntervalMessages flushes in the append path', async () => {
+    const fs = new FaultyFileSystem();
+    const log = await Log.open(tempDir(), { flushIntervalMessages: 5, fileSystem: fs });
+    for (let i = 0; i < 4; i++) await log.append([{ value: 'x' }]);
+    expect(log.recoveryPoint).toBe(0);
+    await log.append([{ value: 'x' }]);
+    expect(log.recoveryPoint).toBe(5);
+    expect(fs.count('syncData')).toBeGreaterThan(0);
+    await log.close();
+  });
+
+  it('flushIntervalMs flushes on a timer', async () => {
+    const log = await Log.open(tempDir(), { flushIntervalMs: 20 });
+    await log.append([{ value: 'x' }]);
+    const flushed = new Promise((resolve) => log.once('flush', resolve));
+    await flushed;
+    expect(log.recoveryPoint).toBe(1);
+    await log.close();
+  });
+
+  it('close flushes, checkpoints and marks a clean shutdown; reopen skips recovery', async () => {
+    const dir = tempDir();
+    const log = await Log.open(dir);
+    await log.append([{ value: 'x' }]);
+    await log.close();
+    const reopened = await Log.open(dir);
+    expect(reopened.recoveryReport).toMatchObject({ clean: true, recoveredSegments: 0 });
+    expect(reopened.recoveryPoint).toBe(1);
+    await reopened.close();
+  });
+});
