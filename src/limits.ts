@@ -84,6 +84,14 @@ export const LOG_NAME_LENGTH_MAX = 249;
 /** Digits in a segment file name: base offsets are zero-padded to at least 20 (Kafka `LogFileUtils`). */
 export const FILE_NAME_OFFSET_DIGITS = 20;
 
+/**
+ * A record timestamp further ahead of the clock than this gets a `'warning'` event when no
+ * `messageTimestampAfterMaxMs` bound is set: its segment will not expire by time retention until the clock
+ * catches up (Kafka pain point 6: microseconds sent as milliseconds pin segments for millennia). One day
+ * tolerates clock skew between hosts by a wide margin.
+ */
+export const FUTURE_TIMESTAMP_WARNING_MS = 24 * 60 * 60 * 1000;
+
 assert(SEGMENT_BYTES_MAX <= INT32_MAX, 'positions in .index are int32');
 assert(BATCH_BYTES_MAX < SEGMENT_BYTES_MAX, 'one batch must fit in one segment');
 assert(MAX_MESSAGE_BYTES_DEFAULT <= BATCH_BYTES_MAX, 'default max message below the hard batch limit');

@@ -66,6 +66,45 @@ export interface LogOptions {
   readonly recoveryPointCheckpointIntervalMs?: number;
   /** Delay before the files of a deleted segment are unlinked (Kafka `file.delete.delay.ms`). @defaultValue 60000 */
   readonly fileDeleteDelayMs?: number;
+  /**
+   * When an append's promise resolves. `'fsync'`: after the data (and, for a new segment, its directory
+   * entry) is on stable storage; concurrent appends share fsyncs (group commit). Nothing acknowledged is
+   * lost on a power failure. `'os'`: once written to the operating system (Kafka's default, which relies
+   * on replication); survives a crash of the process, but a power failure or kernel crash loses what the
+   * OS had not yet written back (up to `flushIntervalMs`/`flushIntervalMessages`, or the kernel's
+   * writeback delay, ~30 s on Linux).
+   * @defaultValue 'fsync': a queue or event store should not lose acknowledged writes
+   */
+  readonly durability?: Durability;
+  /**
+   * Delete segments whose newest record is older than this (Kafka `retention.ms`). Kafka's default is
+   * 7 days; seglog keeps data forever unless told, because an event store silently dropping old events
+   * would surprise its users more than a growing disk. @defaultValue Infinity (off)
+   */
+  readonly retentionMs?: number;
+  /** Delete the oldest segments while the log would stay above this size (Kafka `retention.bytes`). @defaultValue Infinity (off) */
+  readonly retentionBytes?: number;
+  /** How often retention runs in the background (Kafka `log.retention.check.interval.ms`). @defaultValue 300000 */
+  readonly retentionCheckIntervalMs?: number;
+  /**
+   * Reject records whose timestamp is more than this far behind the clock (Kafka
+   * `message.timestamp.before.max.ms`), so a stale timestamp cannot get fresh data deleted by time
+   * retention at once. @defaultValue Infinity (off, as in Kafka)
+   */
+  readonly messageTimestampBeforeMaxMs?: number;
+  /**
+   * Reject records whose timestamp is more than this far ahead of the clock (Kafka
+   * `message.timestamp.after.max.ms`): a timestamp in the future pins its segment against time retention.
+   * When off, such records are accepted and a `'warning'` event says so. @defaultValue Infinity (off)
+   */
+  readonly messageTimestampAfterMaxMs?: number;
+  /** Forget an idempotent producer idle for this long (Kafka `producer.id.expiration.ms`). @defaultValue 86400000 */
+  readonly producerIdExpirationMs?: number;
+  /**
+   * Run flushing, retention and checkpoints on the log's own unref'd timers. A `LogManager` turns this
+   * off and runs them from its single scheduler. @defaultValue true
+   */
+  readonly backgroundTasks?: boolean;
   /** Codec of `append` batches: 'none', 'gzip', 'snappy', 'lz4', 'zstd' or a Kafka id. @defaultValue 'none' */
   readonly compression?: CompressionName | CompressionId;
   /**
@@ -86,8 +125,19 @@ export interface LogOptions {
   readonly random?: () => number;
 }
 
+/** When an append is acknowledged; see {@link LogOptions.durability}. */
+export type Durability = 'fsync' | 'os';
+
 /** Validated, complete, frozen options. */
 export interface LogConfig {
+  readonly durability: Durability;
+  readonly retentionMs: number;
+  readonly retentionBytes: number;
+  readonly retentionCheckIntervalMs: number;
+  readonly messageTimestampBeforeMaxMs: number;
+  readonly messageTimestampAfterMaxMs: number;
+  readonly producerIdExpirationMs: number;
+  readonly backgroundTasks: boolean;
   readonly segmentBytes: number;
   readonly segmentMs: number;
   readonly segmentJitterMs: number;
@@ -116,6 +166,12 @@ function integer(options: LogOptions, name: keyof LogOptions, fallback: number, 
   return value as number;
 }
 
+/** Checks a durability value (option or per-append). */
+export function checkDurability(value: unknown): Durability {
+  if (value !== 'fsync' && value !== 'os') throw new InvalidArgumentError(`durability must be 'fsync' or 'os'`, { actual: value });
+  return value;
+}
+
 /** Validates `options` and fills in defaults. */
 export function resolveLogConfig(options: LogOptions = {}): LogConfig {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
@@ -132,6 +188,14 @@ export function resolveLogConfig(options: LogOptions = {}): LogConfig {
   if (typeof clock?.nowMs !== 'function') throw new InvalidArgumentError('option clock must have nowMs()');
   const fileMode = integer(options, 'fileMode', 0o640, 0, 0o777);
   return Object.freeze({
+    durability: checkDurability(options.durability ?? 'fsync'),
+    retentionMs: integer(options, 'retentionMs', Infinity, 0, Infinity),
+    retentionBytes: integer(options, 'retentionBytes', Infinity, 0, Infinity),
+    retentionCheckIntervalMs: integer(options, 'retentionCheckIntervalMs', 300_000, 1, Infinity),
+    messageTimestampBeforeMaxMs: integer(options, 'messageTimestampBeforeMaxMs', Infinity, 0, Infinity),
+    messageTimestampAfterMaxMs: integer(options, 'messageTimestampAfterMaxMs', Infinity, 0, Infinity),
+    producerIdExpirationMs: integer(options, 'producerIdExpirationMs', 86_400_000, 1, Infinity),
+    backgroundTasks: options.backgroundTasks ?? true,
     segmentBytes: integer(options, 'segmentBytes', 1 << 30, SEGMENT_BYTES_MIN, SEGMENT_BYTES_MAX),
     segmentMs: integer(options, 'segmentMs', 7 * DAY_MS, 1, Number.MAX_SAFE_INTEGER),
     segmentJitterMs: integer(options, 'segmentJitterMs', 0, 0, Number.MAX_SAFE_INTEGER),

@@ -406,6 +406,15 @@ export class LogSegment {
     return removed;
   }
 
+  /**
+   * Calls `visit` for every valid batch whose last offset is >= `offset`, in order, stopping at the first
+   * invalid one (used to replay producer state from batch headers). Caller holds the writer role.
+   */
+  forEachBatchFrom(offset: number, visit: (batch: RecordBatch) => void): void {
+    const location = this.translateOffset(offset);
+    if (location !== undefined) this.#forEachBatchFrom(location.position, visit);
+  }
+
   /** Offset after the last batch, scanning from the last index entry (Kafka `readNextOffset`). */
   readNextOffset(): number {
     const index = this.offsetIndex.get();

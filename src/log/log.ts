@@ -1,44 +1,80 @@
 /**
- * The log: one directory of segments, laid out as a Kafka partition directory (Kafka `UnifiedLog` +
- * `LocalLog`). This class owns the configuration, the segment list, the offsets and the lifecycle; the
- * segment, loader and index classes do the work.
+ * The log users open: one directory of segments, laid out as a Kafka partition directory (Kafka
+ * `UnifiedLog`). It stands on `LocalLog` (segments, offsets, flushing, truncation) and adds what
+ * applications need: input validation, durable appends with group commit, optimistic concurrency,
+ * idempotent producers, waiting and tailing readers, retention, consumer offsets, metrics and events.
  *
  * Concurrency contract (STYLE 15): JS runs one thing at a time, and an append is synchronous from its
- * checks to its write, so appends are atomic with respect to each other and to reads without a lock.
- * Operations that await in the middle (flush, truncation, close) run under one mutex; truncation and
- * close also hold new appends back until they finish.
+ * checks to its write, so appends are atomic with respect to each other and to reads without a lock; only
+ * an append's optional fsync is awaited, after the write. Operations that await in the middle (flush,
+ * truncation, retention, close) run under `LocalLog.mutex`; truncation and close also hold new appends
+ * back until they finish. Every method is safe to call at any time.
  */
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import type { CompressionId, CompressionName } from '../compression/codec.js';
 import { compressionIdOf } from '../compression/registry.js';
-import { InvalidArgumentError, LogClosedError, LogFailedError, OffsetOutOfRangeError, RecordTooLargeError, ioError, isLogStorageError } from '../errors.js';
+import {
+  InvalidArgumentError,
+  InvalidTimestampError,
+  LogClosedError,
+  LogFailedError,
+  OffsetConflictError,
+  OffsetOutOfRangeError,
+  RecordTooLargeError,
+  ioError,
+  isLogStorageError,
+} from '../errors.js';
 import { viewOf, writeInt64 } from '../int64.js';
+import { FUTURE_TIMESTAMP_WARNING_MS } from '../limits.js';
 import * as L from '../record/layout.js';
-import type { RecordInput } from '../record/record.js';
+import type { LogRecord, RecordInput } from '../record/record.js';
 import { RecordBatchBuilder } from '../record/record-batch-builder.js';
-import { DefaultRecordBatch } from '../record/record-batch.js';
-import { writeFileAtomic, writeOffsetCheckpoint } from './checkpoint-file.js';
+import { DefaultRecordBatch, type RecordBatch } from '../record/record-batch.js';
 import { validateIncomingBatches, type IncomingBatch } from './batch-validation.js';
+import { checkConsumerName, ConsumerOffsets } from './consumer-offsets.js';
 import { DirLock } from './dir-lock.js';
-import { FileRecords } from './file-records.js';
-import { CLEAN_SHUTDOWN_FILE, DELETED_SUFFIX, LOG_START_OFFSET_CHECKPOINT, RECOVERY_POINT_CHECKPOINT } from './file-names.js';
-import { loadLog, segmentConfigOf, type RecoveryReport } from './log-loader.js';
-import { resolveLogConfig, type LogConfig, type LogOptions } from './log-options.js';
-import { LogSegment, type AppendedBatch } from './log-segment.js';
-import type { LogSegments } from './log-segments.js';
-import { Mutex } from './mutex.js';
+import type { FileRecords } from './file-records.js';
+import { GroupCommit } from './group-commit.js';
+import { LocalLog } from './local-log.js';
+import type { RecoveryReport } from './log-loader.js';
+import { LogCounters, type LogMetrics } from './log-metrics.js';
+import { checkDurability, resolveLogConfig, type Durability, type LogConfig, type LogOptions } from './log-options.js';
+import type { AppendedBatch } from './log-segment.js';
+import { ProducerState, type ProducerBatch } from './producer-state.js';
+import { loadLatestSnapshot, writeSnapshot } from './producer-snapshots.js';
+import { Purgatory } from './purgatory.js';
+import { segmentsToDelete } from './retention.js';
 
 /** Options of {@link Log.append}. */
 export interface AppendOptions {
   /** Codec for this batch. @defaultValue the log's `compression` option */
   readonly compression?: CompressionName | CompressionId;
+  /** Overrides the log's `durability` for this append. */
+  readonly durability?: Durability;
+  /** Append only if `endOffset` equals this at the moment of the append, else `ERR_OFFSET_CONFLICT`. */
+  readonly expectedOffset?: number;
+  /** Idempotent producer id: a retried batch with the same sequence is not written twice. */
+  readonly producerId?: number;
+  /** @defaultValue 0 when `producerId` is set */
+  readonly producerEpoch?: number;
+  /** Sequence number of the first record (the producer increments it by the record count). */
+  readonly baseSequence?: number;
 }
 
-/** Offsets assigned to an append. */
+/** Options of {@link Log.appendBatch}. */
+export interface AppendBatchOptions {
+  readonly durability?: Durability;
+  readonly expectedOffset?: number;
+}
+
+/** Offsets assigned to an append (for a duplicate of an idempotent batch: the original ones). */
 export interface AppendResult {
   readonly baseOffset: number;
   readonly lastOffset: number;
+  /** True when the batch was a retry of one already in the log: nothing was written. */
+  readonly duplicate?: boolean;
 }
 
 /** Options of {@link Log.read}. */
@@ -52,6 +88,22 @@ export interface ReadOptions {
   readonly minOneMessage?: boolean;
 }
 
+/** Options of {@link Log.waitForData}. */
+export interface WaitOptions {
+  /** Bytes that must be readable past the offset. @defaultValue 1 */
+  readonly minBytes?: number;
+  /** Give up after this long and resolve with what is there. @defaultValue Infinity */
+  readonly maxWaitMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Options of {@link Log.tail}. */
+export interface TailOptions {
+  readonly signal?: AbortSignal;
+  /** Bytes read at a time. @defaultValue 1 MiB */
+  readonly maxBytes?: number;
+}
+
 /** Read-only facts about one segment. */
 export interface SegmentInfo {
   readonly baseOffset: number;
@@ -60,16 +112,26 @@ export interface SegmentInfo {
   readonly isActive: boolean;
 }
 
+/** What a retention pass deleted. */
+export interface RetentionResult {
+  readonly deletedSegments: number;
+  readonly deletedBytes: number;
+}
+
 /** The log's events, with their payloads. */
 export interface LogEvents {
   /** A new active segment was created. */
   roll: [{ baseOffset: number; previousBaseOffset: number }];
   /** Data up to `offset` (exclusive) is on disk. */
   flush: [{ offset: number; durationMs: number }];
-  /** What opening the log found and repaired (also `log.recoveryReport`). */
+  /** What opening the log found and repaired (also `log.recoveryReport`), emitted once after open. */
   recovery: [RecoveryReport];
   /** `truncateTo` removed data. */
-  truncate: [{ offset: number; bytesRemoved: number; segmentsDeleted: number }];
+  truncate: [{ offset: number; segmentsDeleted: number }];
+  /** Retention or `deleteRecordsBefore` deleted segments; `startOffset` is the new start. */
+  retention: [{ deletedSegments: number; deletedBytes: number; startOffset: number }];
+  /** Something the operator should know, such as a timestamp far in the future. */
+  warning: [{ code: string; message: string; offset?: number; timestamp?: number }];
   /** A background flush or checkpoint failed; the log refuses writes until reopened. */
   failed: [Error];
 }
@@ -81,37 +143,37 @@ export class Log extends EventEmitter<LogEvents> {
   readonly dir: string;
   readonly #config: LogConfig;
   readonly #lock: DirLock;
-  readonly #segments: LogSegments;
+  readonly #local: LocalLog;
   readonly #builder = new RecordBatchBuilder();
-  readonly #mutex = new Mutex();
-  readonly #recoveryReport: RecoveryReport;
-  #startOffset: number;
-  #endOffset: number;
-  #recoveryPoint: number;
-  #checkpointedRecoveryPoint = -1;
-  #checkpointedStartOffset = -1;
+  readonly #groupCommit: GroupCommit;
+  readonly #purgatory = new Purgatory();
+  readonly #producers = new ProducerState();
+  readonly #consumers: ConsumerOffsets;
+  readonly #counters = new LogCounters();
+  #appendedBytes = 0;
   #lastFlushMs: number;
+  #lastRetentionMs: number;
+  #lastCheckpointMs: number;
+  #warnedSegment = -1;
   #appendsHeld: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #failure: Error | undefined;
   #timers: NodeJS.Timeout[] = [];
-  #pendingDeletes = new Map<NodeJS.Timeout, LogSegment>();
 
-  private constructor(dir: string, config: LogConfig, lock: DirLock, loaded: Awaited<ReturnType<typeof loadLog>>) {
+  private constructor(dir: string, config: LogConfig, lock: DirLock, local: LocalLog, consumers: ConsumerOffsets) {
     super();
     this.dir = dir;
     this.#config = config;
     this.#lock = lock;
-    this.#segments = loaded.segments;
-    this.#startOffset = loaded.startOffset;
-    this.#endOffset = loaded.endOffset;
-    this.#recoveryPoint = loaded.recoveryPoint;
-    this.#recoveryReport = loaded.report;
-    this.#lastFlushMs = config.clock.nowMs();
+    this.#local = local;
+    this.#consumers = consumers;
+    this.#lastFlushMs = this.#lastRetentionMs = this.#lastCheckpointMs = config.clock.nowMs();
+    this.#groupCommit = new GroupCommit(() => this.#local.mutex.run(() => this.#local.syncData()));
   }
 
   /**
-   * Opens the log in `dir`, creating the directory if missing, recovering after a crash.
+   * Opens the log in `dir`, creating the directory if missing, recovering after a crash. The recovery
+   * report is `log.recoveryReport` and is also emitted as `'recovery'` on the next tick.
    *
    * @throws `ERR_INVALID_ARGUMENT` for bad options; `ERR_LOG_LOCKED` if another open holds the directory;
    *   `ERR_CORRUPT_LOG` for damage in flushed data (unless `repair`); `ERR_CORRUPT_CHECKPOINT`; `ERR_IO`.
@@ -131,13 +193,24 @@ export class Log extends EventEmitter<LogEvents> {
       throw ioError('mkdir', absolute, error);
     }
     const lock = DirLock.acquire(absolute);
+    let local: LocalLog | undefined;
     try {
-      const loaded = await loadLog(absolute, config);
-      const log = new Log(absolute, config, lock, loaded);
-      await log.#writeCheckpoints();
+      let log: Log | undefined;
+      local = await LocalLog.load(absolute, config, {
+        rolled: (info, flushed) => {
+          if (log !== undefined) log.#onRoll(info, flushed);
+        },
+        flushed: (info) => {
+          if (log !== undefined) log.#onFlush(info);
+        },
+      });
+      log = new Log(absolute, config, lock, local, ConsumerOffsets.load(config.fileSystem, absolute, config.repair));
+      log.#loadProducerState();
       log.#startTimers();
+      process.nextTick(() => log.emit('recovery', log.recoveryReport));
       return log;
     } catch (error) {
+      local?.abandon();
       lock.release();
       throw error;
     }
@@ -145,125 +218,186 @@ export class Log extends EventEmitter<LogEvents> {
 
   /** First offset still in the log (moves up with retention and `deleteRecordsBefore`). */
   get startOffset(): number {
-    return this.#startOffset;
+    return this.#local.startOffset;
   }
   /** The offset the next appended record gets (Kafka's log end offset). */
   get endOffset(): number {
-    return this.#endOffset;
+    return this.#local.endOffset;
   }
-  /** Offsets below this are flushed to disk. */
+  /** Offsets below this are flushed to disk, indexes included. */
   get recoveryPoint(): number {
-    return this.#recoveryPoint;
+    return this.#local.recoveryPoint;
   }
   /** Bytes of all segment files. */
   get size(): number {
-    return this.#segments.sizeInBytes;
+    return this.#local.segments.sizeInBytes;
   }
   /** The segments, oldest first. */
   get segments(): readonly SegmentInfo[] {
-    const all = this.#segments.all();
+    const all = this.#local.segments.all();
     return all.map((s, i) => Object.freeze({ baseOffset: s.baseOffset, sizeInBytes: s.size, file: s.log.path, isActive: i === all.length - 1 }));
   }
   /** What the last open found and repaired. */
   get recoveryReport(): RecoveryReport {
-    return this.#recoveryReport;
+    return this.#local.recoveryReport;
   }
   get isClosed(): boolean {
     return this.#closing !== undefined;
   }
-  /** @internal The validated configuration. */
+  /** The validated configuration. */
   get config(): LogConfig {
     return this.#config;
   }
 
   /**
    * Appends `records` as one v2 batch and returns the offsets it got. Strings are encoded as UTF-8; a
-   * record without a timestamp gets the clock's time. Safe to call concurrently: appends are ordered by call.
+   * record without a timestamp gets the clock's time. Safe to call concurrently: appends are ordered by
+   * call, and concurrent `'fsync'` appends share fsyncs.
    *
-   * @throws `ERR_INVALID_ARGUMENT` (empty or malformed records), `ERR_RECORD_TOO_LARGE` (above
-   *   `maxMessageBytes`), `ERR_LOG_CLOSED`, `ERR_LOG_FAILED`, `ERR_IO` (nothing was appended then).
+   * @throws `ERR_INVALID_ARGUMENT` (empty or malformed records), `ERR_RECORD_TOO_LARGE`,
+   *   `ERR_OFFSET_CONFLICT`, `ERR_INVALID_TIMESTAMP`, `ERR_OUT_OF_ORDER_SEQUENCE`,
+   *   `ERR_INVALID_PRODUCER_EPOCH`, `ERR_LOG_CLOSED`, `ERR_LOG_FAILED`, `ERR_IO` (nothing appended).
    */
   async append(records: readonly RecordInput[], options: AppendOptions = {}): Promise<AppendResult> {
+    const durability = this.#durabilityOption(options.durability);
     await this.#waitForAppends();
     if (!Array.isArray(records) || records.length === 0) throw new InvalidArgumentError('append needs a non-empty array of records');
-    const compression = options.compression === undefined ? this.#config.compression : this.#codecOption(options.compression);
-    const bytes = this.#builder.buildReusable(records, { baseOffset: this.#endOffset, compression, timestamp: this.#config.clock.nowMs() });
-    if (bytes.byteLength > this.#config.maxMessageBytes) {
-      throw new RecordTooLargeError(`batch of ${bytes.byteLength} bytes exceeds maxMessageBytes ${this.#config.maxMessageBytes}`, {
-        expected: this.#config.maxMessageBytes,
-        actual: bytes.byteLength,
-      });
-    }
-    this.#checkChunkSize(bytes.byteLength);
+    const compression = options.compression === undefined ? this.#config.compression : codecOption(options.compression);
+    const producer = producerOptions(options);
+    this.#checkExpectedOffset(options.expectedOffset);
+    const nowMs = this.#config.clock.nowMs();
+    const bytes = this.#builder.buildReusable(records, { ...producer, baseOffset: this.endOffset, compression, timestamp: nowMs });
+    this.#checkBatchSize(bytes.byteLength);
     const batch = new DefaultRecordBatch(bytes);
-    const appended = { size: bytes.byteLength, lastOffset: batch.lastOffset, maxTimestamp: batch.maxTimestamp };
-    this.#appendChunk([bytes], [appended]);
-    await this.#afterAppend();
-    return { baseOffset: batch.baseOffset, lastOffset: appended.lastOffset };
+    this.#checkTimestamps(batch, nowMs);
+    return this.#appendBatches([{ bytes, batch: incomingOf(batch) }], durability, 0);
   }
 
   /**
    * Appends pre-encoded v2 batches (for example straight from a Kafka producer) as they are: offsets are
    * assigned by writing the base-offset field, compressed payloads are never recompressed, and the
-   * caller's buffer is not modified. All batches are validated before any is written.
+   * caller's buffer is not modified. Everything is validated before anything is written. A batch with a
+   * producer id is checked against that producer's sequence: a retry returns the original offsets.
    *
    * @throws `ERR_CORRUPT_RECORD` (bad frame, CRC, record count), `ERR_RECORD_TOO_LARGE`,
-   *   `ERR_INVALID_ARGUMENT` (not v2, control or LogAppendTime batches), `ERR_LOG_CLOSED`, `ERR_IO`.
+   *   `ERR_INVALID_ARGUMENT` (not v2, control or LogAppendTime batches), `ERR_OFFSET_CONFLICT`,
+   *   `ERR_INVALID_TIMESTAMP`, `ERR_OUT_OF_ORDER_SEQUENCE`, `ERR_LOG_CLOSED`, `ERR_IO`.
    */
-  async appendBatch(bytes: Uint8Array): Promise<AppendResult> {
+  async appendBatch(bytes: Uint8Array, options: AppendBatchOptions = {}): Promise<AppendResult> {
+    const durability = this.#durabilityOption(options.durability);
     await this.#waitForAppends();
     const batches = validateIncomingBatches(bytes, this.#config.maxMessageBytes);
-    this.#checkChunkSize((bytes as Uint8Array).byteLength);
-    const baseOffset = this.#endOffset;
-    const headers = Buffer.allocUnsafe(batches.length * L.BASE_OFFSET_LENGTH);
-    const chunks: Uint8Array[] = [];
-    const appended: AppendedBatch[] = [];
-    let next = baseOffset;
-    batches.forEach((batch: IncomingBatch, i) => {
-      const header = headers.subarray(i * L.BASE_OFFSET_LENGTH, (i + 1) * L.BASE_OFFSET_LENGTH);
-      writeInt64(viewOf(header), 0, next);
-      chunks.push(header, batch.bytes.subarray(L.BASE_OFFSET_LENGTH));
-      appended.push({ size: batch.bytes.byteLength, lastOffset: next + batch.lastOffsetDelta, maxTimestamp: batch.maxTimestamp });
-      next += batch.lastOffsetDelta + 1;
-    });
-    this.#appendChunk(chunks, appended);
-    await this.#afterAppend();
-    return { baseOffset, lastOffset: next - 1 };
-  }
-
-  #codecOption(codec: CompressionName | CompressionId): CompressionId {
-    try {
-      return compressionIdOf(codec);
-    } catch (error) {
-      throw new InvalidArgumentError('compression must be a codec name or id', { actual: codec, cause: error });
+    if (batches.length > 1 && batches.some((b) => b.producerId >= 0)) {
+      throw new InvalidArgumentError('idempotent batches are appended one per call, as Kafka producers send them');
     }
+    this.#checkExpectedOffset(options.expectedOffset);
+    const nowMs = this.#config.clock.nowMs();
+    for (const batch of batches) this.#checkTimestamps(new DefaultRecordBatch(batch.bytes), nowMs);
+    return this.#appendBatches(
+      batches.map((batch) => ({ bytes: batch.bytes, batch })),
+      durability,
+      L.BASE_OFFSET_LENGTH,
+    );
   }
 
-  /** Kafka rejects a chunk larger than a segment (`RecordBatchTooLargeException`). */
-  #checkChunkSize(size: number): void {
+  /**
+   * The shared tail of both appends: producer-state check, one write (with base offsets patched in by
+   * separate 8-byte chunks when `patchBytes` is 8), offsets and state updated, waiting readers woken,
+   * then the durability wait.
+   */
+  async #appendBatches(items: { bytes: Uint8Array; batch: IncomingBatch }[], durability: Durability, patchBytes: number): Promise<AppendResult> {
+    const first = items[0]!.batch;
+    const duplicate = this.#producers.check(producerBatch(first));
+    if (duplicate !== undefined) {
+      this.#counters.duplicateBatches++;
+      return { baseOffset: duplicate.lastOffset - duplicate.offsetDelta, lastOffset: duplicate.lastOffset, duplicate: true };
+    }
+    const baseOffset = this.endOffset;
+    const { chunks, appended, size } = layoutChunks(items, baseOffset, patchBytes);
     if (size > this.#config.segmentBytes) {
       throw new RecordTooLargeError(`append of ${size} bytes exceeds segmentBytes ${this.#config.segmentBytes}`, { expected: this.#config.segmentBytes, actual: size });
     }
-  }
-
-  /** The synchronous core of every append: roll if needed, one write, offsets advance. */
-  #appendChunk(chunks: readonly Uint8Array[], batches: readonly AppendedBatch[]): void {
     this.#ensureWritable();
-    const last = batches[batches.length - 1]!;
-    let size = 0;
-    let maxTimestamp = -1;
-    for (const b of batches) {
-      size += b.size;
-      maxTimestamp = Math.max(maxTimestamp, b.maxTimestamp);
-    }
-    this.#maybeRoll(size, last.lastOffset, maxTimestamp);
-    this.#segments.last!.append(chunks, batches);
-    this.#endOffset = last.lastOffset + 1;
+    this.#local.append(chunks, appended);
+    const nowMs = this.#config.clock.nowMs();
+    const lastOffset = appended[appended.length - 1]!.lastOffset;
+    this.#producers.update(producerBatch(first), lastOffset, appended[0]!.maxTimestamp, nowMs);
+    this.#recordAppend(items, size);
+    await this.#afterAppend(durability);
+    return { baseOffset, lastOffset };
   }
 
-  /** Kafka's flush-in-append-path rule: flush once enough messages are unflushed. */
-  async #afterAppend(): Promise<void> {
-    if (this.#endOffset - this.#recoveryPoint >= this.#config.flushIntervalMessages) await this.flush();
+  #recordAppend(items: { batch: IncomingBatch }[], size: number): void {
+    const c = this.#counters;
+    c.bytesAppended += size;
+    c.batchesAppended += items.length;
+    for (const { batch } of items) c.recordsAppended += batch.recordCount;
+    this.#appendedBytes += size;
+    this.#purgatory.notify(this.#appendedBytes);
+  }
+
+  /** Durability wait and Kafka's flush-in-append-path rule. */
+  async #afterAppend(durability: Durability): Promise<void> {
+    if (this.endOffset - this.recoveryPoint >= this.#config.flushIntervalMessages) {
+      await this.flush();
+    } else if (durability === 'fsync') {
+      const started = performance.now();
+      try {
+        await this.#groupCommit.request();
+      } catch (error) {
+        const failure = isLogStorageError(error) ? error : ioError('fsync', this.dir, error);
+        this.#fail(failure);
+        throw failure;
+      }
+      this.#counters.groupCommitLatency.add(performance.now() - started);
+    }
+  }
+
+  #durabilityOption(value: Durability | undefined): Durability {
+    return value === undefined ? this.#config.durability : checkDurability(value);
+  }
+
+  #checkExpectedOffset(expected: number | undefined): void {
+    if (expected === undefined) return;
+    checkOffset(expected, 'expectedOffset');
+    if (expected !== this.endOffset) {
+      throw new OffsetConflictError(`expected endOffset ${expected}, but it is ${this.endOffset}`, { expected, actual: this.endOffset, offset: this.endOffset });
+    }
+  }
+
+  #checkBatchSize(size: number): void {
+    if (size > this.#config.maxMessageBytes) {
+      throw new RecordTooLargeError(`batch of ${size} bytes exceeds maxMessageBytes ${this.#config.maxMessageBytes}`, {
+        expected: this.#config.maxMessageBytes,
+        actual: size,
+      });
+    }
+  }
+
+  /**
+   * Kafka's timestamp bounds (`message.timestamp.before/after.max.ms`), checked per record when set (this
+   * decompresses a compressed batch). Without an upper bound, a timestamp far ahead gets a warning.
+   */
+  #checkTimestamps(batch: DefaultRecordBatch, nowMs: number): void {
+    const { messageTimestampBeforeMaxMs: before, messageTimestampAfterMaxMs: after } = this.#config;
+    if (Number.isFinite(before) || Number.isFinite(after)) {
+      for (const record of batch.records()) {
+        if (record.timestamp < nowMs - before || record.timestamp > nowMs + after) {
+          throw new InvalidTimestampError(`record timestamp ${record.timestamp} is outside [now - ${before}, now + ${after}]`, {
+            expected: [nowMs - before, nowMs + after],
+            actual: record.timestamp,
+          });
+        }
+      }
+    } else if (batch.maxTimestamp > nowMs + FUTURE_TIMESTAMP_WARNING_MS && this.#warnedSegment !== this.#local.active.baseOffset) {
+      this.#warnedSegment = this.#local.active.baseOffset;
+      this.emit('warning', {
+        code: 'FUTURE_TIMESTAMP',
+        message: `a record timestamp ${batch.maxTimestamp} is more than a day ahead of the clock (${nowMs}); its segment will not expire by time retention until then`,
+        offset: this.endOffset,
+        timestamp: batch.maxTimestamp,
+      });
+    }
   }
 
   async #waitForAppends(): Promise<void> {
@@ -282,50 +416,45 @@ export class Log extends EventEmitter<LogEvents> {
     }
   }
 
-  /** Rolls before a chunk of `size` bytes ending at `lastOffset` when the segment's roll rule says so. */
-  #maybeRoll(size: number, lastOffset: number, maxTimestamp: number): void {
-    const active = this.#segments.last!;
-    const rollParams = { size, lastOffset, maxTimestamp, nowMs: this.#config.clock.nowMs(), segmentMs: this.#config.segmentMs };
-    if (!active.shouldRoll(rollParams)) return;
-    if (active.size === 0) {
-      // KAFKA-6388: an empty active segment that still asks to roll (its base is too far behind) is replaced.
-      this.#segments.remove(active);
-      active.deleteFiles();
-    } else {
-      active.onBecomeInactive();
-    }
-    const segment = this.#createSegment(this.#endOffset);
-    this.#segments.add(segment);
-    this.emit('roll', { baseOffset: segment.baseOffset, previousBaseOffset: active.baseOffset });
-    // Kafka flushes the rolled segment in the background; that also makes the new files' names durable.
-    this.#background(this.flush(segment.baseOffset));
-  }
-
-  #createSegment(baseOffset: number): LogSegment {
-    const { segmentJitterMs, segmentMs } = this.#config;
-    const rollJitterMs = segmentJitterMs === 0 ? 0 : Math.floor(this.#config.random() * Math.min(segmentJitterMs, segmentMs));
-    return LogSegment.create({
-      fs: this.#config.fileSystem,
-      dir: this.dir,
-      baseOffset,
-      config: segmentConfigOf(this.#config),
-      nowMs: this.#config.clock.nowMs(),
-      rollJitterMs,
-    });
+  #fail(error: Error): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = error;
+    this.emit('failed', error);
   }
 
   /** Runs a background task; a failure marks the log failed instead of going unhandled. */
   #background(task: Promise<unknown>): void {
     task.catch((error: unknown) => {
       if (this.#closing !== undefined && error instanceof LogClosedError) return;
-      this.#fail(error instanceof Error ? error : new Error(String(error)));
+      this.#fail(isLogStorageError(error) ? error : ioError('background task', this.dir, error));
     });
   }
 
-  #fail(error: Error): void {
-    if (this.#failure !== undefined) return;
-    this.#failure = error;
-    this.emit('failed', error);
+  #onRoll(info: { baseOffset: number; previousBaseOffset: number }, flushed: Promise<void>): void {
+    this.#counters.rolls++;
+    this.#background(flushed);
+    // The producer state for offsets below the new segment, captured now, written in the background.
+    const snapshot = this.#producers.encodeSnapshot();
+    this.#background(this.#local.mutex.run(() => writeSnapshot(this.#config.fileSystem, this.dir, info.baseOffset, snapshot)));
+    this.emit('roll', info);
+  }
+
+  #onFlush(info: { offset: number; durationMs: number }): void {
+    this.#lastFlushMs = this.#config.clock.nowMs();
+    this.#counters.flushLatency.add(info.durationMs);
+    this.emit('flush', info);
+  }
+
+  /** Rebuilds producer state: the newest usable snapshot, then the batch headers after it (Kafka). */
+  #loadProducerState(): void {
+    const { fileSystem, clock } = this.#config;
+    const nowMs = clock.nowMs();
+    const from = loadLatestSnapshot(fileSystem, this.dir, this.endOffset, this.#producers, nowMs) ?? this.startOffset;
+    this.#local.forEachBatchFrom(from, (batch: RecordBatch) => {
+      if (batch.magic === L.MAGIC_V2 && batch.producerId >= 0 && !batch.isControl && batch.lastOffset >= from) {
+        this.#producers.update(producerBatch(incomingOf(batch as DefaultRecordBatch)), batch.lastOffset, batch.maxTimestamp, nowMs);
+      }
+    });
   }
 
   /**
@@ -339,35 +468,84 @@ export class Log extends EventEmitter<LogEvents> {
    */
   async read(offset: number, options: ReadOptions = {}): Promise<FileRecords> {
     this.#ensureOpen();
-    checkOffset(offset, 'offset');
+    this.#checkReadable(offset);
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new InvalidArgumentError('maxBytes must be a non-negative integer', { actual: maxBytes });
-    if (offset < this.#startOffset || offset > this.#endOffset) {
-      throw new OffsetOutOfRangeError(`offset ${offset} is outside [${this.#startOffset}, ${this.#endOffset}]`, {
-        file: this.dir,
-        offset,
-        expected: [this.#startOffset, this.#endOffset],
-      });
-    }
-    const minOneMessage = options.minOneMessage ?? true;
-    for (let i = Math.max(0, this.#segments.floorIndex(offset)); i < this.#segments.count; i++) {
-      const segment = this.#segments.at(i)!;
-      const slice = segment.read({ startOffset: offset, maxSize: maxBytes, maxPosition: segment.size, minOneMessage });
-      if (slice !== undefined) return this.#fileRecords(segment, offset, slice);
-    }
-    const active = this.#segments.last!;
-    return this.#fileRecords(active, offset, { position: active.size, view: new Uint8Array(0), firstEntryIncomplete: false });
+    const records = this.#local.read(offset, maxBytes, options.minOneMessage ?? true);
+    this.#counters.reads++;
+    this.#counters.bytesRead += records.sizeInBytes;
+    return records;
   }
 
-  #fileRecords(segment: LogSegment, offset: number, slice: { position: number; view: Uint8Array; firstEntryIncomplete: boolean }): FileRecords {
-    return new FileRecords({
-      file: segment.log.path,
-      position: slice.position,
-      view: slice.view,
-      requestedOffset: offset,
-      firstEntryIncomplete: slice.firstEntryIncomplete,
-      maxBatchBytes: segmentConfigOf(this.#config).maxBatchBytes,
-    });
+  #checkReadable(offset: number): void {
+    checkOffset(offset, 'offset');
+    if (offset < this.startOffset || offset > this.endOffset) {
+      throw new OffsetOutOfRangeError(`offset ${offset} is outside [${this.startOffset}, ${this.endOffset}]`, {
+        file: this.dir,
+        offset,
+        expected: [this.startOffset, this.endOffset],
+      });
+    }
+  }
+
+  /**
+   * Waits until at least `minBytes` are readable at or past `offset`, like a Kafka fetch held in the
+   * broker's purgatory: woken by appends, never by polling. Resolves with the number of readable bytes
+   * (below `minBytes` if `maxWaitMs` passed first).
+   *
+   * @throws `ERR_OFFSET_OUT_OF_RANGE` (also if retention passes the offset while waiting), `ERR_ABORTED`,
+   *   `ERR_LOG_CLOSED` (also if the log closes while waiting), `ERR_INVALID_ARGUMENT`.
+   */
+  async waitForData(offset: number, options: WaitOptions = {}): Promise<number> {
+    this.#ensureOpen();
+    this.#checkReadable(offset);
+    const minBytes = options.minBytes ?? 1;
+    const maxWaitMs = options.maxWaitMs ?? Infinity;
+    if (!Number.isSafeInteger(minBytes) || minBytes < 1) throw new InvalidArgumentError('minBytes must be a positive integer', { actual: minBytes });
+    if (!(maxWaitMs >= 0)) throw new InvalidArgumentError('maxWaitMs must be >= 0', { actual: maxWaitMs });
+    const available = this.#local.bytesFrom(offset);
+    if (available >= minBytes) return available;
+    await this.#purgatory.wait({ satisfiedAt: this.#appendedBytes + minBytes - available, maxWaitMs, signal: options.signal });
+    this.#checkReadable(offset);
+    return this.#local.bytesFrom(offset);
+  }
+
+  /**
+   * Every record from `from` on, as an async iterable: reads what is on disk, then follows appends live,
+   * without gaps or duplicates, across segment rolls. Control records are skipped. Ends quietly when the
+   * log closes; a reader that falls behind `startOffset` (retention) gets `ERR_OFFSET_OUT_OF_RANGE`.
+   *
+   * @example
+   * ```ts
+   * for await (const record of log.tail(committed, { signal })) handle(record);
+   * ```
+   */
+  async *tail(from: number, options: TailOptions = {}): AsyncGenerator<LogRecord, void, undefined> {
+    let next = from;
+    for (;;) {
+      if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
+      if (this.isClosed) return;
+      const range = await this.read(next, { maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES });
+      let progressed = false;
+      for (const batch of range.batches()) {
+        if (batch.lastOffset < next) continue;
+        if (!batch.isControl) for (const record of batch.records()) if (record.offset >= next) yield record;
+        next = batch.nextOffset;
+        progressed = true;
+      }
+      if (progressed) continue;
+      try {
+        await this.waitForData(next, options.signal === undefined ? {} : { signal: options.signal });
+      } catch (error) {
+        if (error instanceof LogClosedError) return;
+        throw error;
+      }
+    }
+  }
+
+  /** {@link tail} as a Node `Readable` in object mode. */
+  tailStream(from: number, options: TailOptions = {}): Readable {
+    return Readable.from(this.tail(from, options), { objectMode: true });
   }
 
   /**
@@ -380,14 +558,9 @@ export class Log extends EventEmitter<LogEvents> {
   async offsetForTimestamp(timestamp: number): Promise<number | null> {
     this.#ensureOpen();
     if (!Number.isSafeInteger(timestamp) || timestamp < -2) throw new InvalidArgumentError('timestamp must be an integer >= -2', { actual: timestamp });
-    if (timestamp === -1) return this.#endOffset;
-    if (timestamp === -2) return this.#startOffset;
-    for (const segment of this.#segments.all()) {
-      if (segment.largestTimestamp < timestamp) continue;
-      const found = segment.findOffsetByTimestamp(timestamp, this.#startOffset);
-      if (found !== undefined) return found.offset;
-    }
-    return null;
+    if (timestamp === -1) return this.endOffset;
+    if (timestamp === -2) return this.startOffset;
+    return this.#local.offsetForTimestamp(timestamp);
   }
 
   /**
@@ -396,61 +569,21 @@ export class Log extends EventEmitter<LogEvents> {
    * is a boundary). Below `startOffset`, the log is emptied and restarts at `offset` (Kafka
    * `truncateFullyAndStartAt`). Readers holding older ranges keep reading them. Returns the new `endOffset`.
    *
-   * @throws `ERR_INVALID_ARGUMENT` for a bad offset; `ERR_LOG_CLOSED`; `ERR_IO`.
+   * @throws `ERR_INVALID_ARGUMENT` for a bad offset; `ERR_LOG_CLOSED`; `ERR_LOG_FAILED`; `ERR_IO`.
    */
   async truncateTo(offset: number): Promise<number> {
     this.#ensureWritable();
     checkOffset(offset, 'offset');
-    return this.#holdingAppends(() => this.#mutex.run(() => this.#truncate(offset)));
-  }
-
-  async #truncate(offset: number): Promise<number> {
-    if (offset >= this.#endOffset) return this.#endOffset;
-    const before = this.size;
-    const doomed = this.#segments.all().filter((s) => s.baseOffset >= offset && s !== this.#segments.first);
-    for (const segment of doomed) this.#removeSegment(segment);
-    if (offset <= this.#segments.first!.baseOffset || offset < this.#startOffset) {
-      await this.#truncateFully(offset);
-    } else {
-      const active = this.#segments.last!;
-      if (doomed.length > 0) active.activate();
-      await active.truncateTo(offset);
-      this.#endOffset = active.readNextOffset();
-    }
-    this.#recoveryPoint = Math.min(this.#recoveryPoint, this.#endOffset);
-    await this.#writeCheckpoints();
-    this.emit('truncate', { offset: this.#endOffset, bytesRemoved: before - this.size, segmentsDeleted: doomed.length });
-    return this.#endOffset;
-  }
-
-  /** Removes every segment and starts over with one empty segment at `offset`. */
-  async #truncateFully(offset: number): Promise<void> {
-    for (const segment of this.#segments.all()) this.#removeSegment(segment);
-    this.#segments.add(this.#createSegment(offset));
-    this.#startOffset = offset;
-    this.#endOffset = offset;
-    await this.#syncDir();
-  }
-
-  /** Takes `segment` out of the log, renames its files to `.deleted`, and unlinks them later. */
-  #removeSegment(segment: LogSegment): void {
-    this.#segments.remove(segment);
-    segment.close();
-    segment.changeSuffix(this.dir, DELETED_SUFFIX);
-    const timer = setTimeout(() => {
-      this.#pendingDeletes.delete(timer);
-      this.#deleteQuietly(segment);
-    }, this.#config.fileDeleteDelayMs);
-    timer.unref();
-    this.#pendingDeletes.set(timer, segment);
-  }
-
-  #deleteQuietly(segment: LogSegment): void {
-    try {
-      segment.deleteFiles();
-    } catch {
-      // A leftover .deleted file is removed at the next open.
-    }
+    return this.#holdingAppends(() =>
+      this.#local.mutex.run(async () => {
+        if (offset >= this.endOffset) return this.endOffset;
+        const segmentsDeleted = await this.#local.truncateTo(offset);
+        this.#loadProducerState();
+        this.#purgatory.failAll(new OffsetOutOfRangeError(`the log was truncated to ${this.endOffset}`, { offset: this.endOffset }));
+        this.emit('truncate', { offset: this.endOffset, segmentsDeleted });
+        return this.endOffset;
+      }),
+    );
   }
 
   async #holdingAppends<T>(operation: () => Promise<T>): Promise<T> {
@@ -468,81 +601,172 @@ export class Log extends EventEmitter<LogEvents> {
   }
 
   /**
-   * Writes everything appended so far to disk (fsync of segment files and indexes, and of the directory
-   * when segments were created since the last flush), then moves the recovery point. Resolves when done.
+   * Moves `startOffset` up to `offset` (Kafka DeleteRecords): records below it are no longer readable,
+   * and whole segments below it are deleted now. The new start offset is checkpointed before this
+   * resolves, so it survives a crash.
    *
-   * @throws `ERR_LOG_CLOSED`; `ERR_IO` (the log then refuses writes until reopened).
+   * @throws `ERR_OFFSET_OUT_OF_RANGE` above `endOffset`; `ERR_INVALID_ARGUMENT`; `ERR_LOG_CLOSED`.
    */
-  async flush(upTo?: number): Promise<void> {
-    this.#ensureOpen();
-    return this.#mutex.run(() => this.#flush(upTo ?? this.#endOffset));
-  }
-
-  async #flush(upTo: number): Promise<void> {
-    const target = Math.min(upTo, this.#endOffset);
-    if (target <= this.#recoveryPoint) return;
-    const started = performance.now();
-    const from = this.#recoveryPoint;
-    const segments = this.#segments.all().filter((s, i, all) => {
-      const next = all[i + 1];
-      return s.baseOffset < target && (next === undefined || next.baseOffset > from);
-    });
-    try {
-      for (const segment of segments) await segment.flush();
-      if (segments.some((s) => s.baseOffset >= from)) await this.#syncDir();
-    } catch (error) {
-      const failure = isLogStorageError(error) ? error : ioError('flush', this.dir, error);
-      this.#fail(failure);
-      throw failure;
+  async deleteRecordsBefore(offset: number): Promise<RetentionResult> {
+    this.#ensureWritable();
+    checkOffset(offset, 'offset');
+    if (offset > this.endOffset) {
+      throw new OffsetOutOfRangeError(`cannot delete records past endOffset ${this.endOffset}`, { offset, expected: [0, this.endOffset] });
     }
-    this.#recoveryPoint = Math.max(this.#recoveryPoint, target);
-    this.#lastFlushMs = this.#config.clock.nowMs();
-    this.emit('flush', { offset: target, durationMs: performance.now() - started });
-  }
-
-  async #syncDir(): Promise<void> {
-    try {
-      await this.#config.fileSystem.syncDir(this.dir);
-    } catch (error) {
-      throw ioError('fsync directory', this.dir, error);
-    }
-  }
-
-  /** Checkpoints the recovery point and start offset if they moved (atomic writes). */
-  async #writeCheckpoints(): Promise<void> {
-    const fs = this.#config.fileSystem;
-    if (this.#recoveryPoint !== this.#checkpointedRecoveryPoint) {
-      const value = this.#recoveryPoint;
-      await writeOffsetCheckpoint(fs, this.dir, RECOVERY_POINT_CHECKPOINT, value);
-      this.#checkpointedRecoveryPoint = value;
-    }
-    if (this.#startOffset !== this.#checkpointedStartOffset) {
-      const value = this.#startOffset;
-      await writeOffsetCheckpoint(fs, this.dir, LOG_START_OFFSET_CHECKPOINT, value);
-      this.#checkpointedStartOffset = value;
-    }
-  }
-
-  #startTimers(): void {
-    const every = (ms: number, task: () => Promise<void>): void => {
-      if (!Number.isFinite(ms)) return;
-      const timer = setInterval(() => {
-        if (this.#closing === undefined && this.#failure === undefined) this.#background(task());
-      }, ms);
-      timer.unref();
-      this.#timers.push(timer);
-    };
-    every(this.#config.recoveryPointCheckpointIntervalMs, () => this.#mutex.run(() => this.#writeCheckpoints()));
-    every(this.#config.flushIntervalMs, async () => {
-      if (this.#config.clock.nowMs() - this.#lastFlushMs >= this.#config.flushIntervalMs) await this.flush();
+    return this.#local.mutex.run(async () => {
+      if (offset > this.#local.startOffset) this.#local.startOffset = offset;
+      return this.#retain();
     });
   }
 
   /**
+   * Runs retention now (it also runs every `retentionCheckIntervalMs`): whole segments go by start
+   * offset, then size (`retentionBytes`), then time (`retentionMs`); see `retention.ts`. Deleted segments
+   * are renamed to `.deleted` and unlinked after `fileDeleteDelayMs`, so readers holding ranges keep
+   * working; the disk space is freed then.
+   */
+  async applyRetention(): Promise<RetentionResult> {
+    this.#ensureWritable();
+    return this.#local.mutex.run(() => this.#retain());
+  }
+
+  async #retain(): Promise<RetentionResult> {
+    const nowMs = this.#config.clock.nowMs();
+    this.#lastRetentionMs = nowMs;
+    this.#producers.removeExpired(nowMs, this.#config.producerIdExpirationMs);
+    const segments = this.#local.segments.all().map((s) => ({ baseOffset: s.baseOffset, size: s.size, largestTimestamp: this.#largestTimestamp(s) }));
+    const { count } = segmentsToDelete(segments, {
+      nowMs,
+      retentionMs: this.#config.retentionMs,
+      retentionBytes: this.#config.retentionBytes,
+      logStartOffset: this.#local.startOffset,
+      endOffset: this.endOffset,
+    });
+    const deleted = await this.#local.deleteOldestSegments(count);
+    await this.#local.writeCheckpoints();
+    this.#purgatory.notify(this.#appendedBytes);
+    if (deleted.segments === 0) return { deletedSegments: 0, deletedBytes: 0 };
+    this.#counters.retentionDeletedSegments += deleted.segments;
+    this.#counters.retentionDeletedBytes += deleted.bytes;
+    this.emit('retention', { deletedSegments: deleted.segments, deletedBytes: deleted.bytes, startOffset: this.startOffset });
+    return { deletedSegments: deleted.segments, deletedBytes: deleted.bytes };
+  }
+
+  /** Kafka: the largest record timestamp, or the file's mtime when records carry none (v0 data). */
+  #largestTimestamp(segment: { largestTimestamp: number; log: { path: string } }): number {
+    const largest = segment.largestTimestamp;
+    if (largest >= 0) return largest;
+    return this.#config.fileSystem.stat(segment.log.path)?.mtimeMs ?? -1;
+  }
+
+  /**
+   * Stores `offset` as consumer `name`'s position, durably (atomic file write) before resolving, so a
+   * queue consumer resumes there after a crash. Concurrent commits share file writes.
+   *
+   * @throws `ERR_INVALID_ARGUMENT` (bad name, or an offset outside `[0, endOffset]`); `ERR_LOG_CLOSED`.
+   */
+  async commitOffset(name: string, offset: number): Promise<void> {
+    this.#ensureOpen();
+    checkConsumerName(name);
+    checkOffset(offset, 'offset');
+    if (offset > this.endOffset) throw new InvalidArgumentError(`offset ${offset} is past endOffset ${this.endOffset}`, { offset, actual: offset });
+    await this.#consumers.commit(name, offset);
+  }
+
+  /** The offset last committed by `name`, or `undefined`. */
+  committedOffset(name: string): number | undefined {
+    this.#ensureOpen();
+    return this.#consumers.get(checkConsumerName(name));
+  }
+
+  /** Every committed consumer offset. */
+  committedOffsets(): ReadonlyMap<string, number> {
+    this.#ensureOpen();
+    return new Map(this.#consumers.all());
+  }
+
+  /**
+   * Writes everything appended so far to disk (fsync of segment files and indexes, and of the directory
+   * when segments were created since the last flush), then moves the recovery point.
+   *
+   * @throws `ERR_LOG_CLOSED`; `ERR_IO` (the log then refuses writes until reopened).
+   */
+  async flush(): Promise<void> {
+    this.#ensureOpen();
+    await this.#local.mutex.run(async () => {
+      try {
+        await this.#local.flush(this.endOffset);
+      } catch (error) {
+        const failure = isLogStorageError(error) ? error : ioError('flush', this.dir, error);
+        this.#fail(failure);
+        throw failure;
+      }
+    });
+  }
+
+  /** A snapshot of the log's state and activity. */
+  metrics(): LogMetrics {
+    const c = this.#counters;
+    const report = this.recoveryReport;
+    return {
+      startOffset: this.startOffset,
+      endOffset: this.endOffset,
+      recoveryPoint: this.recoveryPoint,
+      sizeInBytes: this.size,
+      segments: this.#local.segments.count,
+      appended: { bytes: c.bytesAppended, records: c.recordsAppended, batches: c.batchesAppended, duplicateBatches: c.duplicateBatches },
+      read: { bytes: c.bytesRead, reads: c.reads },
+      rolls: c.rolls,
+      flushes: c.flushLatency.percentiles(),
+      groupCommit: {
+        syncs: this.#groupCommit.syncs,
+        appends: this.#groupCommit.requests,
+        appendsPerSync: this.#groupCommit.syncs === 0 ? 0 : this.#groupCommit.requests / this.#groupCommit.syncs,
+        latency: c.groupCommitLatency.percentiles(),
+      },
+      retention: { deletedSegments: c.retentionDeletedSegments, deletedBytes: c.retentionDeletedBytes },
+      waitingReaders: this.#purgatory.size,
+      recovery: {
+        clean: report.clean,
+        recoveredSegments: report.recoveredSegments,
+        truncatedBytes: report.truncations.reduce((sum, t) => sum + t.bytes, 0),
+        durationMs: report.durationMs,
+      },
+    };
+  }
+
+  /**
+   * Runs the periodic tasks that are due at `nowMs`: flush (`flushIntervalMs`), retention
+   * (`retentionCheckIntervalMs`) and the recovery-point checkpoint. A `LogManager` calls this from its
+   * scheduler; a standalone log calls it from its own timer.
+   */
+  async runScheduledTasks(nowMs = this.#config.clock.nowMs()): Promise<void> {
+    if (this.#closing !== undefined || this.#failure !== undefined) return;
+    const { flushIntervalMs, retentionCheckIntervalMs, recoveryPointCheckpointIntervalMs } = this.#config;
+    if (nowMs - this.#lastFlushMs >= flushIntervalMs) await this.flush();
+    if (nowMs - this.#lastRetentionMs >= retentionCheckIntervalMs) await this.applyRetention();
+    if (nowMs - this.#lastCheckpointMs >= recoveryPointCheckpointIntervalMs) {
+      this.#lastCheckpointMs = nowMs;
+      await this.#local.mutex.run(() => this.#local.writeCheckpoints());
+    }
+  }
+
+  #startTimers(): void {
+    if (!this.#config.backgroundTasks) return;
+    const { flushIntervalMs, retentionCheckIntervalMs, recoveryPointCheckpointIntervalMs } = this.#config;
+    const period = Math.min(flushIntervalMs, retentionCheckIntervalMs, recoveryPointCheckpointIntervalMs);
+    if (!Number.isFinite(period)) return;
+    const timer = setInterval(() => this.#background(this.runScheduledTasks()), Math.max(1, period));
+    timer.unref();
+    this.#timers.push(timer);
+  }
+
+  /**
    * Flushes, checkpoints, closes every file and releases the directory, then marks the shutdown clean so
-   * the next open skips recovery. Idempotent: later calls return the same promise. Failures are reported
-   * together (an `AggregateError` when there are several); the lock is released either way, and the clean
-   * marker is written only if everything succeeded.
+   * the next open skips recovery. Idempotent: later calls return the same promise. Waiting readers are
+   * released with `ERR_LOG_CLOSED` (tails end). Failures are reported together (an `AggregateError` when
+   * there are several); the lock is released either way, and the clean marker is written only if
+   * everything succeeded.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -555,29 +779,11 @@ export class Log extends EventEmitter<LogEvents> {
 
   async #close(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
-    const errors: unknown[] = [];
-    const attempt = async (step: () => unknown): Promise<void> => {
-      try {
-        await step();
-      } catch (error) {
-        errors.push(error);
-      }
-    };
-    await this.#mutex.run(async () => {
-      if (this.#failure === undefined) {
-        await attempt(() => this.#flush(this.#endOffset));
-        await attempt(() => this.#writeCheckpoints());
-      }
-      await attempt(() => this.#segments.last!.log.discardPastEnd());
-      for (const segment of this.#segments.all()) await attempt(() => segment.close());
-      for (const [timer, segment] of this.#pendingDeletes) {
-        clearTimeout(timer);
-        this.#deleteQuietly(segment);
-      }
-      this.#pendingDeletes.clear();
-      if (errors.length === 0 && this.#failure === undefined) {
-        await attempt(() => writeFileAtomic(this.#config.fileSystem, this.dir, CLEAN_SHUTDOWN_FILE, Buffer.from('{"version":0,"brokerEpoch":-1}')));
-      }
+    this.#purgatory.failAll(new LogClosedError(`log ${this.dir} closed`, { file: this.dir }));
+    const errors = await this.#local.mutex.run(async () => {
+      const clean = this.#failure === undefined;
+      if (clean) await writeSnapshot(this.#config.fileSystem, this.dir, this.endOffset, this.#producers.encodeSnapshot()).catch(() => undefined);
+      return this.#local.close({ clean });
     });
     this.#lock.release();
     if (errors.length === 1) throw errors[0];
@@ -592,13 +798,73 @@ export class Log extends EventEmitter<LogEvents> {
     if (this.#closing !== undefined) return;
     this.#closing = Promise.resolve();
     for (const timer of this.#timers) clearInterval(timer);
-    for (const timer of this.#pendingDeletes.keys()) clearTimeout(timer);
-    this.#pendingDeletes.clear();
-    for (const segment of this.#segments.all()) segment.abandon();
+    this.#purgatory.failAll(new LogClosedError(`log ${this.dir} abandoned`, { file: this.dir }));
+    this.#local.abandon();
     this.#lock.release();
   }
 }
 
 function checkOffset(offset: number, name: string): void {
   if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError(`${name} must be a non-negative safe integer`, { actual: offset });
+}
+
+function codecOption(codec: CompressionName | CompressionId): CompressionId {
+  try {
+    return compressionIdOf(codec);
+  } catch (error) {
+    throw new InvalidArgumentError('compression must be a codec name or id', { actual: codec, cause: error });
+  }
+}
+
+/** The producer fields of an `append` call, validated. */
+function producerOptions(options: AppendOptions): { producerId?: number; producerEpoch?: number; baseSequence?: number } {
+  if (options.producerId === undefined) {
+    if (options.producerEpoch !== undefined || options.baseSequence !== undefined) {
+      throw new InvalidArgumentError('producerEpoch and baseSequence need a producerId');
+    }
+    return {};
+  }
+  return { producerId: options.producerId, producerEpoch: options.producerEpoch ?? 0, baseSequence: options.baseSequence ?? 0 };
+}
+
+function incomingOf(batch: DefaultRecordBatch): IncomingBatch {
+  return {
+    bytes: batch.bytes,
+    lastOffsetDelta: batch.lastOffsetDelta,
+    recordCount: batch.recordCount,
+    maxTimestamp: batch.maxTimestamp,
+    producerId: batch.producerId,
+    producerEpoch: batch.producerEpoch,
+    baseSequence: batch.baseSequence,
+  };
+}
+
+function producerBatch(batch: IncomingBatch): ProducerBatch {
+  return { producerId: batch.producerId, producerEpoch: batch.producerEpoch, baseSequence: batch.baseSequence, lastOffsetDelta: batch.lastOffsetDelta };
+}
+
+/**
+ * The write layout: each batch as one chunk, or (with `patchBytes` 8) as its assigned base offset in an
+ * 8-byte chunk followed by the rest of the caller's bytes, so that the caller's buffer is never modified
+ * and nothing is copied. The base offset lies outside the CRC, so the batch stays valid.
+ */
+function layoutChunks(items: { bytes: Uint8Array; batch: IncomingBatch }[], baseOffset: number, patchBytes: number) {
+  const headers = patchBytes > 0 ? Buffer.allocUnsafe(items.length * patchBytes) : undefined;
+  const chunks: Uint8Array[] = [];
+  const appended: AppendedBatch[] = [];
+  let next = baseOffset;
+  let size = 0;
+  items.forEach(({ bytes, batch }, i) => {
+    if (headers !== undefined) {
+      const header = headers.subarray(i * patchBytes, (i + 1) * patchBytes);
+      writeInt64(viewOf(header), 0, next);
+      chunks.push(header, bytes.subarray(patchBytes));
+    } else {
+      chunks.push(bytes);
+    }
+    appended.push({ size: bytes.byteLength, lastOffset: next + batch.lastOffsetDelta, maxTimestamp: batch.maxTimestamp });
+    next += batch.lastOffsetDelta + 1;
+    size += bytes.byteLength;
+  });
+  return { chunks, appended, size };
 }

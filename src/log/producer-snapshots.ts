@@ -1,0 +1,71 @@
+/**
+ * Producer-state snapshot files (`<20-digit offset>.snapshot`, Kafka's names and v1 format, see
+ * `producer-state.ts`): written when a segment rolls (at the new base offset) and when the log closes; read
+ * at open, newest first. They are derived data: a damaged one is deleted and the state is rebuilt from the
+ * log's batch headers, as Kafka does.
+ */
+import path from 'node:path';
+import { ioError, isLogStorageError } from '../errors.js';
+import type { FileSystem } from '../io/file-system.js';
+import { readWholeFile, writeFileAtomic } from './checkpoint-file.js';
+import { SNAPSHOT_SUFFIX, filenamePrefixFromOffset, offsetFromFileName } from './file-names.js';
+import type { ProducerState } from './producer-state.js';
+
+/** Snapshots kept besides those needed: enough to reload after a truncation into the previous segment. */
+const SNAPSHOTS_KEPT = 2;
+
+function snapshotName(offset: number): string {
+  return filenamePrefixFromOffset(offset) + SNAPSHOT_SUFFIX;
+}
+
+/** Offsets of the snapshot files in `dir`, ascending. */
+export function listSnapshots(fs: FileSystem, dir: string): number[] {
+  return fs
+    .readdir(dir)
+    .filter((name) => /^\d{20,}\.snapshot$/.test(name))
+    .map((name) => offsetFromFileName(name)!)
+    .sort((a, b) => a - b);
+}
+
+/**
+ * Writes a snapshot (`ProducerState.encodeSnapshot()`, taken synchronously by the caller at the moment it
+ * describes) for offsets below `offset`, and prunes old snapshots.
+ */
+export async function writeSnapshot(fs: FileSystem, dir: string, offset: number, snapshot: Uint8Array): Promise<void> {
+  await writeFileAtomic(fs, dir, snapshotName(offset), snapshot);
+  const all = listSnapshots(fs, dir);
+  for (const old of all.slice(0, Math.max(0, all.length - SNAPSHOTS_KEPT))) deleteSnapshot(fs, dir, old);
+}
+
+export function deleteSnapshot(fs: FileSystem, dir: string, offset: number): void {
+  const file = path.join(dir, snapshotName(offset));
+  try {
+    if (fs.stat(file) !== undefined) fs.unlink(file);
+  } catch (error) {
+    throw ioError('unlink snapshot', file, error);
+  }
+}
+
+/**
+ * Loads the newest snapshot at or below `upTo` into `state`; snapshots above it (from data that no longer
+ * exists) and damaged ones are deleted. Returns the snapshot's offset, where replay must start, or
+ * `undefined` if none could be used (replay from the log start).
+ */
+export function loadLatestSnapshot(fs: FileSystem, dir: string, upTo: number, state: ProducerState, nowMs: number): number | undefined {
+  for (const offset of listSnapshots(fs, dir).reverse()) {
+    if (offset > upTo) {
+      deleteSnapshot(fs, dir, offset);
+      continue;
+    }
+    const file = path.join(dir, snapshotName(offset));
+    try {
+      state.loadSnapshot(readWholeFile(fs, file) ?? new Uint8Array(0), file, nowMs);
+      return offset;
+    } catch (error) {
+      if (!isLogStorageError(error)) throw error;
+      deleteSnapshot(fs, dir, offset);
+    }
+  }
+  state.clear();
+  return undefined;
+}
