@@ -23,6 +23,7 @@ import { TimeIndex } from '../index/time-index.js';
 import { RELATIVE_OFFSET_MAX } from '../limits.js';
 import { FRAME_CORRUPT, FRAME_PARTIAL, batchAt, describeCorruptFrame, frameSize, lastOffsetAt } from '../record/batch-reader.js';
 import type { RecordBatch } from '../record/record-batch.js';
+import { MAGIC_V2 } from '../record/layout.js';
 import { segmentPaths, type SegmentPaths } from './file-names.js';
 import { SegmentFile } from './segment-file.js';
 
@@ -340,7 +341,7 @@ export class LogSegment {
     let nextOffset = this.baseOffset;
     let reason: string | undefined;
     while (valid < bytes.byteLength) {
-      reason = this.#invalidBatchReason(bytes, valid);
+      reason = this.#invalidBatchReason(bytes, valid, nextOffset);
       if (reason !== undefined) break;
       const size = frameSize(bytes, valid, bytes.byteLength, this.#config.maxBatchBytes);
       const batch = batchAt(bytes, valid, size);
@@ -368,14 +369,20 @@ export class LogSegment {
     return { validBytes: valid, invalidBytes: bytes.byteLength - valid, reason, nextOffset };
   }
 
-  /** Why the batch at `position` cannot be kept, or undefined if it is whole and valid. */
-  #invalidBatchReason(bytes: Uint8Array, position: number): string | undefined {
+  /**
+   * Why the batch at `position` cannot be kept, or undefined if it is whole and valid. Offsets must
+   * increase from batch to batch (`minOffset` is the previous batch's last offset + 1): the base offset
+   * lies outside Kafka's CRC, so a damaged one is caught only this way.
+   */
+  #invalidBatchReason(bytes: Uint8Array, position: number, minOffset: number): string | undefined {
     const size = frameSize(bytes, position, bytes.byteLength, this.#config.maxBatchBytes);
     if (size === FRAME_PARTIAL) return `partial batch (${bytes.byteLength - position} bytes)`;
     if (size === FRAME_CORRUPT) return describeCorruptFrame(bytes, position, this.#config.maxBatchBytes);
     const batch = batchAt(bytes, position, size);
     try {
       batch.ensureValid();
+      const first = batch.magic === MAGIC_V2 ? batch.baseOffset : batch.lastOffset;
+      if (first < minOffset) return `batch offset ${first} is not above the previous batch's (${minOffset - 1})`;
       const relative = batch.lastOffset - this.baseOffset;
       if (relative < 0 || relative > RELATIVE_OFFSET_MAX) return `batch last offset ${batch.lastOffset} outside the segment`;
     } catch (error) {

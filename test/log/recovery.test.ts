@@ -75,7 +75,12 @@ describe('recovery after a crash', () => {
     expect(logs.length).toBeGreaterThan(3);
     const victim = path.join(dir, logs[1]!);
     const bytes = fs.readFileSync(victim);
-    const at = rng.int(0, bytes.length - 1);
+    // A byte the CRC covers (past the 21-byte prefix of some batch); offsets are tested separately.
+    const starts: number[] = [];
+    for (let at = 0; at < bytes.length; at += bytes.readInt32BE(at + 8) + 12) starts.push(at);
+    const start = rng.pick(starts);
+    const end = start + bytes.readInt32BE(start + 8) + 12;
+    const at = rng.int(start + 21, end - 1);
     bytes[at]! ^= 1 << rng.int(0, 7);
     fs.writeFileSync(victim, bytes);
     const log = await Log.open(dir, SMALL);
@@ -83,6 +88,21 @@ describe('recovery after a crash', () => {
     expect(got).toEqual(expected.slice(0, got.length));
     expect(log.recoveryReport.truncations).toHaveLength(1);
     expect(log.recoveryReport.deletedSegments.length).toBe(logs.length - 2);
+    await log.close();
+  });
+
+  it('a damaged base offset (outside the CRC) is caught when it breaks offset order', async () => {
+    const dir = tempDir();
+    await writeUnclean(dir, 30);
+    const file = path.join(dir, '00000000000000000000.log');
+    const bytes = fs.readFileSync(file);
+    const starts: number[] = [];
+    for (let at = 0; at < bytes.length; at += bytes.readInt32BE(at + 8) + 12) starts.push(at);
+    bytes.writeBigInt64BE(3n, starts[10]!); // batch 10 now claims offset 3
+    fs.writeFileSync(file, bytes);
+    const log = await Log.open(dir, SMALL);
+    expect(log.endOffset).toBe(10);
+    expect(log.recoveryReport.truncations[0]).toMatchObject({ position: starts[10], reason: expect.stringContaining('not above') });
     await log.close();
   });
 
