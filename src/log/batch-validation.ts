@@ -29,6 +29,9 @@ import { readVarint } from '../record/varint.js';
 export interface IncomingBatch {
   /** The batch's bytes inside the caller's buffer (not copied). */
   readonly bytes: Uint8Array;
+  /** Where the batch starts in the caller's buffer, for error positions. */
+  readonly position: number;
+  readonly compression: number;
   readonly lastOffsetDelta: number;
   readonly recordCount: number;
   readonly maxTimestamp: number;
@@ -37,8 +40,11 @@ export interface IncomingBatch {
   readonly baseSequence: number;
 }
 
-/** Validates every batch in `bytes`; returns them in order. */
-export function validateIncomingBatches(bytes: unknown, maxMessageBytes: number): IncomingBatch[] {
+/**
+ * Frames and checks every batch header in `bytes` (everything in the table but the CRC and the record
+ * walk, which {@link verifyIncomingBatch} does); returns the batches in order.
+ */
+export function frameIncomingBatches(bytes: unknown, maxMessageBytes: number): IncomingBatch[] {
   if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('appendBatch takes a Uint8Array of v2 batches');
   if (bytes.byteLength === 0) throw new InvalidArgumentError('appendBatch of zero bytes');
   const batches: IncomingBatch[] = [];
@@ -52,17 +58,23 @@ export function validateIncomingBatches(bytes: unknown, maxMessageBytes: number)
     if (size > maxMessageBytes) {
       throw new RecordTooLargeError(`batch of ${size} bytes exceeds maxMessageBytes ${maxMessageBytes}`, { position, expected: maxMessageBytes, actual: size });
     }
-    batches.push(validateOne(new Uint8Array(bytes.buffer, bytes.byteOffset + position, size), position));
+    batches.push(checkHeader(new Uint8Array(bytes.buffer, bytes.byteOffset + position, size), position));
     position += size;
   }
   return batches;
 }
 
-function validateOne(bytes: Uint8Array, position: number): IncomingBatch {
+/** Frames, checks and verifies every batch: {@link frameIncomingBatches} then {@link verifyIncomingBatch}. */
+export function validateIncomingBatches(bytes: unknown, maxMessageBytes: number): IncomingBatch[] {
+  const batches = frameIncomingBatches(bytes, maxMessageBytes);
+  for (const batch of batches) verifyIncomingBatch(batch);
+  return batches;
+}
+
+function checkHeader(bytes: Uint8Array, position: number): IncomingBatch {
   const magic = bytes[L.MAGIC_OFFSET];
   if (magic !== L.MAGIC_V2) throw new InvalidArgumentError(`appendBatch takes magic v2 batches, got magic ${magic}`, { position, actual: magic });
   const batch = new DefaultRecordBatch(bytes, { position });
-  batch.ensureValid();
   const count = batch.recordCount;
   if (count <= 0 || count !== batch.lastOffsetDelta + 1) {
     throw new CorruptRecordError(`record count ${count} does not match last offset delta ${batch.lastOffsetDelta}`, {
@@ -73,9 +85,10 @@ function validateOne(bytes: Uint8Array, position: number): IncomingBatch {
   }
   if (batch.isControl) throw new InvalidArgumentError('clients may not append control batches', { position });
   if (batch.timestampType === 'LogAppendTime') throw new InvalidArgumentError('producers may not set LogAppendTime', { position });
-  if (batch.compression === 0) checkRecordLengths(bytes, count, position);
   return {
     bytes,
+    position,
+    compression: batch.compression,
     lastOffsetDelta: batch.lastOffsetDelta,
     recordCount: count,
     maxTimestamp: batch.maxTimestamp,
@@ -85,17 +98,40 @@ function validateOne(bytes: Uint8Array, position: number): IncomingBatch {
   };
 }
 
-/** Walks the records' length prefixes only: `count` records must fill the payload exactly. */
+/** The CRC-32C, and for uncompressed batches the record lengths. Throws `CorruptRecordError`. */
+export function verifyIncomingBatch(batch: IncomingBatch): void {
+  new DefaultRecordBatch(batch.bytes, { position: batch.position }).ensureValid();
+  if (batch.compression === 0) checkRecordLengths(batch.bytes, batch.recordCount, batch.position);
+}
+
+/**
+ * Walks the records' length prefixes only: `count` records must fill the payload exactly. Record lengths
+ * of typical events (64-8191 bytes) are 2-byte varints; those and 1-byte ones are read inline, as this loop
+ * runs once per record of every appended batch.
+ */
 function checkRecordLengths(bytes: Uint8Array, count: number, position: number): void {
-  const cursor = { position: L.RECORDS_OFFSET };
+  const end = bytes.byteLength;
+  let at = L.RECORDS_OFFSET;
   for (let i = 0; i < count; i++) {
-    const length = readVarint(bytes, cursor, bytes.byteLength);
-    if (length === undefined || length <= 0 || cursor.position + length > bytes.byteLength) {
-      throw new CorruptRecordError(`record ${i} has a bad length`, { position: position + cursor.position });
+    let length: number | undefined;
+    const b0 = at < end ? bytes[at]! : 0x80;
+    const b1 = at + 1 < end ? bytes[at + 1]! : 0x80;
+    if (b0 < 0x80) {
+      length = (b0 >>> 1) ^ -(b0 & 1);
+      at += 1;
+    } else if (b1 < 0x80) {
+      const raw = (b0 & 0x7f) | (b1 << 7);
+      length = (raw >>> 1) ^ -(raw & 1);
+      at += 2;
+    } else {
+      const cursor = { position: at };
+      length = readVarint(bytes, cursor, end);
+      at = cursor.position;
     }
-    cursor.position += length;
+    if (length === undefined || length <= 0 || at + length > end) {
+      throw new CorruptRecordError(`record ${i} has a bad length`, { position: position + at });
+    }
+    at += length;
   }
-  if (cursor.position !== bytes.byteLength) {
-    throw new CorruptRecordError(`${count} records do not fill the batch`, { position: position + cursor.position });
-  }
+  if (at !== end) throw new CorruptRecordError(`${count} records do not fill the batch`, { position: position + at });
 }

@@ -86,16 +86,29 @@ export class LocalLog {
    * appended if the write fails.
    */
   append(chunks: readonly Uint8Array[], batches: readonly AppendedBatch[]): void {
-    const last = batches[batches.length - 1]!;
+    this.#rollFor(batches);
+    this.active.append(chunks, batches);
+    this.#endOffset = batches[batches.length - 1]!.lastOffset + 1;
+  }
+
+  /**
+   * `append` with the write on the thread pool while `verify` (the caller's CRC checks) runs here; nothing
+   * is visible until both succeed. The caller keeps every other append out until this settles.
+   */
+  async appendVerified(chunks: readonly Uint8Array[], batches: readonly AppendedBatch[], verify: () => void): Promise<void> {
+    this.#rollFor(batches);
+    await this.active.appendVerified(chunks, batches, verify);
+    this.#endOffset = batches[batches.length - 1]!.lastOffset + 1;
+  }
+
+  #rollFor(batches: readonly AppendedBatch[]): void {
     let size = 0;
     let maxTimestamp = -1;
     for (const b of batches) {
       size += b.size;
       maxTimestamp = Math.max(maxTimestamp, b.maxTimestamp);
     }
-    this.#maybeRoll(size, last.lastOffset, maxTimestamp);
-    this.active.append(chunks, batches);
-    this.#endOffset = last.lastOffset + 1;
+    this.#maybeRoll(size, batches[batches.length - 1]!.lastOffset, maxTimestamp);
   }
 
   #maybeRoll(size: number, lastOffset: number, maxTimestamp: number): void {

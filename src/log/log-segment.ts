@@ -173,23 +173,63 @@ export class LogSegment {
    * the logical end, which no reader view reaches past; if even that fails, `LogFailedError`.
    */
   append(chunks: readonly Uint8Array[], batches: readonly AppendedBatch[]): number {
-    const last = batches[batches.length - 1]!;
-    const relative = last.lastOffset - this.baseOffset;
-    assert(relative >= 0 && relative <= RELATIVE_OFFSET_MAX, 'batch offset outside the segment range');
+    this.#checkRange(batches);
     let position: number;
     try {
       position = this.log.append(chunks);
     } catch (error) {
-      if (!this.log.discardPastEnd()) throw new LogFailedError('a failed write left bytes that could not be removed', { file: this.log.path, cause: error });
-      throw error;
+      throw this.#afterFailedWrite(error);
     }
+    this.#indexBatches(batches, position);
+    return position;
+  }
+
+  /**
+   * `append`, with the write on the thread pool while `verify` runs on this thread (it checks the
+   * caller's CRCs). Nothing becomes visible unless both succeed; on failure the written bytes are cut.
+   * The caller keeps other appends out until this settles.
+   */
+  async appendVerified(chunks: readonly Uint8Array[], batches: readonly AppendedBatch[], verify: () => void): Promise<number> {
+    this.#checkRange(batches);
+    const writing = this.log.appendUncommitted(chunks);
+    let invalid: unknown;
+    try {
+      verify();
+    } catch (error) {
+      invalid = error;
+    }
+    let position: number;
+    try {
+      position = await writing;
+    } catch (error) {
+      throw this.#afterFailedWrite(error);
+    }
+    if (invalid !== undefined) throw this.#afterFailedWrite(invalid);
+    let size = 0;
+    for (const batch of batches) size += batch.size;
+    this.log.commitAppend(size);
+    this.#indexBatches(batches, position);
+    return position;
+  }
+
+  #checkRange(batches: readonly AppendedBatch[]): void {
+    const relative = batches[batches.length - 1]!.lastOffset - this.baseOffset;
+    assert(relative >= 0 && relative <= RELATIVE_OFFSET_MAX, 'batch offset outside the segment range');
+  }
+
+  /** Cuts what a failed (or refused) write left past the logical end; returns the error to throw. */
+  #afterFailedWrite(error: unknown): unknown {
+    if (this.log.discardPastEnd()) return error;
+    return new LogFailedError('a failed write left bytes that could not be removed', { file: this.log.path, cause: error });
+  }
+
+  #indexBatches(batches: readonly AppendedBatch[], position: number): void {
     if (position === 0) this.#rollingBasedTimestamp = batches[0]!.maxTimestamp;
     let at = position;
     for (const batch of batches) {
       this.#indexBatch(batch, at);
       at += batch.size;
     }
-    return position;
   }
 
   /** The index rule for one batch written at `position`. */

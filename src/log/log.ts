@@ -32,7 +32,7 @@ import * as L from '../record/layout.js';
 import type { LogRecord, RecordInput } from '../record/record.js';
 import { RecordBatchBuilder } from '../record/record-batch-builder.js';
 import { DefaultRecordBatch, type RecordBatch } from '../record/record-batch.js';
-import { validateIncomingBatches, type IncomingBatch } from './batch-validation.js';
+import { frameIncomingBatches, verifyIncomingBatch, type IncomingBatch } from './batch-validation.js';
 import { checkConsumerName, ConsumerOffsets } from './consumer-offsets.js';
 import { DirLock } from './dir-lock.js';
 import type { FileRecords } from './file-records.js';
@@ -260,7 +260,9 @@ export class Log extends EventEmitter<LogEvents> {
    */
   async append(records: readonly RecordInput[], options: AppendOptions = {}): Promise<AppendResult> {
     const durability = this.#durabilityOption(options.durability);
-    await this.#waitForAppends();
+    // Inline, not in a helper: the check and the synchronous append below must share one microtask.
+    while (this.#appendsHeld !== undefined && this.#closing === undefined) await this.#appendsHeld;
+    this.#ensureWritable();
     if (!Array.isArray(records) || records.length === 0) throw new InvalidArgumentError('append needs a non-empty array of records');
     const compression = options.compression === undefined ? this.#config.compression : codecOption(options.compression);
     const producer = producerOptions(options);
@@ -270,14 +272,21 @@ export class Log extends EventEmitter<LogEvents> {
     this.#checkBatchSize(bytes.byteLength);
     const batch = new DefaultRecordBatch(bytes);
     this.#checkTimestamps(batch, nowMs);
-    return this.#appendBatches([{ bytes, batch: incomingOf(batch) }], durability, 0);
+    const item = { bytes, batch: incomingOf(batch) };
+    const duplicate = this.#duplicateOf(item.batch);
+    if (duplicate !== undefined) return duplicate;
+    const { chunks, appended, size } = layoutChunks([item], this.endOffset, 0);
+    this.#local.append(chunks, appended);
+    return this.#afterAppend([item], appended, size, durability);
   }
 
   /**
    * Appends pre-encoded v2 batches (for example straight from a Kafka producer) as they are: offsets are
    * assigned by writing the base-offset field, compressed payloads are never recompressed, and the
-   * caller's buffer is not modified. Everything is validated before anything is written. A batch with a
-   * producer id is checked against that producer's sequence: a retry returns the original offsets.
+   * caller's buffer is not modified. Everything is validated before anything becomes visible: the CRCs
+   * are checked while the bytes are being written (on the thread pool), and a batch that fails leaves the
+   * log unchanged. A batch with a producer id is checked against that producer's sequence: a retry
+   * returns the original offsets.
    *
    * @throws `ERR_CORRUPT_RECORD` (bad frame, CRC, record count), `ERR_RECORD_TOO_LARGE`,
    *   `ERR_INVALID_ARGUMENT` (not v2, control or LogAppendTime batches), `ERR_OFFSET_CONFLICT`,
@@ -285,46 +294,46 @@ export class Log extends EventEmitter<LogEvents> {
    */
   async appendBatch(bytes: Uint8Array, options: AppendBatchOptions = {}): Promise<AppendResult> {
     const durability = this.#durabilityOption(options.durability);
-    await this.#waitForAppends();
-    const batches = validateIncomingBatches(bytes, this.#config.maxMessageBytes);
+    while (this.#appendsHeld !== undefined && this.#closing === undefined) await this.#appendsHeld;
+    this.#ensureWritable();
+    const batches = frameIncomingBatches(bytes, this.#config.maxMessageBytes);
     if (batches.length > 1 && batches.some((b) => b.producerId >= 0)) {
       throw new InvalidArgumentError('idempotent batches are appended one per call, as Kafka producers send them');
     }
     this.#checkExpectedOffset(options.expectedOffset);
     const nowMs = this.#config.clock.nowMs();
-    for (const batch of batches) this.#checkTimestamps(new DefaultRecordBatch(batch.bytes), nowMs);
-    return this.#appendBatches(
-      batches.map((batch) => ({ bytes: batch.bytes, batch })),
-      durability,
-      L.BASE_OFFSET_LENGTH,
-    );
-  }
-
-  /**
-   * The shared tail of both appends: producer-state check, one write (with base offsets patched in by
-   * separate 8-byte chunks when `patchBytes` is 8), offsets and state updated, waiting readers woken,
-   * then the durability wait.
-   */
-  async #appendBatches(items: { bytes: Uint8Array; batch: IncomingBatch }[], durability: Durability, patchBytes: number): Promise<AppendResult> {
-    const first = items[0]!.batch;
-    const duplicate = this.#producers.check(producerBatch(first));
-    if (duplicate !== undefined) {
-      this.#counters.duplicateBatches++;
-      return { baseOffset: duplicate.lastOffset - duplicate.offsetDelta, lastOffset: duplicate.lastOffset, duplicate: true };
+    const items = batches.map((batch) => ({ bytes: batch.bytes, batch }));
+    const verify = (): void => items.forEach((item) => verifyIncomingBatch(item.batch));
+    if (batches[0]!.producerId >= 0) {
+      verify(); // a corrupt batch must not pass for a duplicate
+      const duplicate = this.#duplicateOf(batches[0]!);
+      if (duplicate !== undefined) return duplicate;
     }
-    const baseOffset = this.endOffset;
-    const { chunks, appended, size } = layoutChunks(items, baseOffset, patchBytes);
+    for (const batch of batches) this.#checkTimestamps(new DefaultRecordBatch(batch.bytes), nowMs);
+    const { chunks, appended, size } = layoutChunks(items, this.endOffset, L.BASE_OFFSET_LENGTH);
     if (size > this.#config.segmentBytes) {
       throw new RecordTooLargeError(`append of ${size} bytes exceeds segmentBytes ${this.#config.segmentBytes}`, { expected: this.#config.segmentBytes, actual: size });
     }
-    this.#ensureWritable();
-    this.#local.append(chunks, appended);
-    const nowMs = this.#config.clock.nowMs();
+    await this.#holdingAppends(() => this.#local.appendVerified(chunks, appended, verify));
+    return this.#afterAppend(items, appended, size, durability);
+  }
+
+  /** The original offsets when `batch` retries one its idempotent producer already wrote. */
+  #duplicateOf(batch: IncomingBatch): AppendResult | undefined {
+    const duplicate = this.#producers.check(producerBatch(batch));
+    if (duplicate === undefined) return undefined;
+    this.#counters.duplicateBatches++;
+    return { baseOffset: duplicate.lastOffset - duplicate.offsetDelta, lastOffset: duplicate.lastOffset, duplicate: true };
+  }
+
+  /** After the write: producer state, counters, waiting readers, then the durability wait. */
+  async #afterAppend(items: { batch: IncomingBatch }[], appended: AppendedBatch[], size: number, durability: Durability): Promise<AppendResult> {
+    const first = items[0]!.batch;
     const lastOffset = appended[appended.length - 1]!.lastOffset;
-    this.#producers.update(producerBatch(first), lastOffset, appended[0]!.maxTimestamp, nowMs);
+    this.#producers.update(producerBatch(first), lastOffset, appended[0]!.maxTimestamp, this.#config.clock.nowMs());
     this.#recordAppend(items, size);
-    await this.#afterAppend(durability);
-    return { baseOffset, lastOffset };
+    await this.#waitDurable(durability);
+    return { baseOffset: appended[0]!.lastOffset - first.lastOffsetDelta, lastOffset };
   }
 
   #recordAppend(items: { batch: IncomingBatch }[], size: number): void {
@@ -337,7 +346,7 @@ export class Log extends EventEmitter<LogEvents> {
   }
 
   /** Durability wait and Kafka's flush-in-append-path rule. */
-  async #afterAppend(durability: Durability): Promise<void> {
+  async #waitDurable(durability: Durability): Promise<void> {
     if (this.endOffset - this.recoveryPoint >= this.#config.flushIntervalMessages) {
       await this.flush();
     } else if (durability === 'fsync') {
@@ -398,11 +407,6 @@ export class Log extends EventEmitter<LogEvents> {
         timestamp: batch.maxTimestamp,
       });
     }
-  }
-
-  async #waitForAppends(): Promise<void> {
-    while (this.#appendsHeld !== undefined && this.#closing === undefined) await this.#appendsHeld;
-    this.#ensureWritable();
   }
 
   #ensureOpen(): void {
@@ -780,6 +784,8 @@ export class Log extends EventEmitter<LogEvents> {
   async #close(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
     this.#purgatory.failAll(new LogClosedError(`log ${this.dir} closed`, { file: this.dir }));
+    // An appendBatch may be writing on the thread pool: let it settle before files close.
+    while (this.#appendsHeld !== undefined) await this.#appendsHeld.catch(() => undefined);
     const errors = await this.#local.mutex.run(async () => {
       const clean = this.#failure === undefined;
       if (clean) await writeSnapshot(this.#config.fileSystem, this.dir, this.endOffset, this.#producers.encodeSnapshot()).catch(() => undefined);
@@ -830,6 +836,8 @@ function producerOptions(options: AppendOptions): { producerId?: number; produce
 function incomingOf(batch: DefaultRecordBatch): IncomingBatch {
   return {
     bytes: batch.bytes,
+    position: 0,
+    compression: batch.compression,
     lastOffsetDelta: batch.lastOffsetDelta,
     recordCount: batch.recordCount,
     maxTimestamp: batch.maxTimestamp,

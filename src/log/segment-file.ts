@@ -113,6 +113,30 @@ export class SegmentFile {
   }
 
   /**
+   * Writes `chunks` at the logical end on the thread pool without moving the end: readers cannot see the
+   * bytes until `commitAppend`. Returns the position written at. The caller keeps every other write out
+   * until it commits or discards.
+   */
+  async appendUncommitted(chunks: readonly Uint8Array[]): Promise<number> {
+    const handle = this.#open();
+    const position = this.#size;
+    let bytes = 0;
+    for (const chunk of chunks) bytes += chunk.byteLength;
+    assert(position + bytes <= SEGMENT_BYTES_MAX, 'segment append past the segment limit');
+    try {
+      await handle.writevAsync(chunks, position);
+    } catch (error) {
+      throw ioError('write', this.#path, error);
+    }
+    return position;
+  }
+
+  /** Makes `bytes` written by `appendUncommitted` part of the file. */
+  commitAppend(bytes: number): void {
+    this.#size += bytes;
+  }
+
+  /**
    * A view of `[position, position + length)` for seglog's own use (scanning headers, recovery): it must
    * not outlive the call that asked for it.
    */
