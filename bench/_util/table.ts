@@ -16,10 +16,11 @@ function cells(row: BenchRow): string[] {
     row.peer === undefined ? '' : `${row.peer}: ${formatValue(row.peerValue ?? 0, row.unit)}`,
     row.ratio === undefined ? '' : `${row.ratio.toFixed(2)}x`,
     row.target === undefined ? '' : `${row.target} ${row.met === undefined ? '' : row.met ? 'met' : 'MISSED'}`,
+    row.note ?? '',
   ];
 }
 
-const HEADER = ['group', 'benchmark', 'seglog', 'peer (same run)', 'ratio', 'target'];
+const HEADER = ['group', 'benchmark', 'seglog', 'peer (same run)', 'ratio', 'target', 'note'];
 
 export function textTable(rows: readonly BenchRow[]): string {
   const all = [HEADER, ...rows.map(cells)];

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { encodeBatch, Log, type CompressionName } from '../../src/main.js';
+import { encodeBatch, Log, type CompressionName } from '../_util/seglog.js';
 import { benchDir, compared, elapsedMs, medianOf, now, type BenchOptions, type BenchRow } from '../_util/bench.js';
 import { records } from '../_util/data.js';
 import { runIfMain } from '../_util/main-guard.js';

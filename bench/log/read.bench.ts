@@ -5,7 +5,7 @@
  * in mapped page cache)? Run with --expose-gc for exact heap figures.
  */
 import net from 'node:net';
-import { Log } from '../../src/main.js';
+import { Log } from '../_util/seglog.js';
 import { benchDir, compared, elapsedMs, gc, medianOf, now, type BenchOptions, type BenchRow } from '../_util/bench.js';
 import { records } from '../_util/data.js';
 import { runIfMain } from '../_util/main-guard.js';

@@ -4,7 +4,7 @@
  * touches every key and value; KafkaJS checks no CRC, which favours it.
  */
 import { createRequire } from 'node:module';
-import { decodeBatches, encodeBatch, RecordBatchBuilder } from '../../src/main.js';
+import { decodeBatches, encodeBatch, RecordBatchBuilder } from '../_util/seglog.js';
 import { compared, elapsedMs, medianOf, now, type BenchOptions, type BenchRow } from '../_util/bench.js';
 import { records } from '../_util/data.js';
 import { runIfMain } from '../_util/main-guard.js';

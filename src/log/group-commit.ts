@@ -44,6 +44,10 @@ export class GroupCommit {
       } catch (error) {
         for (const waiter of covered) waiter.reject(error);
       }
+      // Let the appenders just released run first: they append again at once, and the next fsync then
+      // covers them too instead of leaving them for the one after (with N appenders: ~N per fsync
+      // instead of ~N/2, measured 32 -> 64 for 64 appenders). Costs one event-loop turn of latency.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     this.#running = false;
   }
