@@ -2,8 +2,21 @@
  * seglog: Apache Kafka's log layer as an embeddable Node.js library. Explicit named re-exports only.
  */
 export { Log } from './log/log.js';
-export type { AppendOptions, AppendResult, LogEvents, ReadOptions, SegmentInfo } from './log/log.js';
-export type { LogOptions } from './log/log-options.js';
+export type {
+  AppendBatchOptions,
+  AppendOptions,
+  AppendResult,
+  LogEvents,
+  ReadOptions,
+  RetentionResult,
+  SegmentInfo,
+  TailOptions,
+  WaitOptions,
+} from './log/log.js';
+export type { Durability, LogConfig, LogOptions } from './log/log-options.js';
+export { LogManager, checkLogName } from './log/log-manager.js';
+export type { LogManagerOptions } from './log/log-manager.js';
+export type { LogMetrics, Percentiles } from './log/log-metrics.js';
 export type { RecoveryReport } from './log/log-loader.js';
 export { FileRecords } from './log/file-records.js';
 export type { WriteToOptions } from './log/file-records.js';

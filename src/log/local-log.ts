@@ -238,7 +238,7 @@ export class LocalLog {
   async syncData(): Promise<void> {
     const target = this.#endOffset;
     if (target <= this.#durableOffset) return;
-    for (const segment of this.#segmentsBetween(this.#durableOffset, target)) await segment.log.flush();
+    for (const segment of this.#segmentsBetween(this.#durableOffset, target)) await segment.flushData();
     await this.#syncDirIfDirty();
     this.#durableOffset = target;
   }

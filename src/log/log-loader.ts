@@ -75,6 +75,7 @@ interface Report {
 
 export function segmentConfigOf(config: LogConfig): SegmentConfig {
   return {
+    cache: config.openFileCache,
     indexIntervalBytes: config.indexIntervalBytes,
     segmentIndexBytes: config.segmentIndexBytes,
     segmentBytes: config.segmentBytes,

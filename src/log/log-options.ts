@@ -10,6 +10,7 @@ import { compressionIdOf } from '../compression/registry.js';
 import { InvalidArgumentError, isLogStorageError } from '../errors.js';
 import type { FileSystem } from '../io/file-system.js';
 import { NodeFileSystem } from '../io/node-file-system.js';
+import type { OpenFileCache } from './open-file-cache.js';
 import {
   BATCH_BYTES_MAX,
   INDEX_BYTES_DEFAULT,
@@ -123,6 +124,8 @@ export interface LogOptions {
   readonly clock?: Clock;
   /** Random numbers in [0, 1) for the roll jitter. @defaultValue `Math.random` */
   readonly random?: () => number;
+  /** @internal A `LogManager`'s shared cap on descriptors and mappings. */
+  readonly openFileCache?: OpenFileCache;
 }
 
 /** When an append is acknowledged; see {@link LogOptions.durability}. */
@@ -155,6 +158,7 @@ export interface LogConfig {
   readonly fileSystem: FileSystem;
   readonly clock: Clock;
   readonly random: () => number;
+  readonly openFileCache: OpenFileCache | undefined;
 }
 
 function integer(options: LogOptions, name: keyof LogOptions, fallback: number, min: number, max: number): number {
@@ -213,5 +217,6 @@ export function resolveLogConfig(options: LogOptions = {}): LogConfig {
     fileSystem: options.fileSystem ?? new NodeFileSystem(fileMode),
     clock,
     random,
+    openFileCache: options.openFileCache,
   });
 }

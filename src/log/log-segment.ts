@@ -25,10 +25,13 @@ import { FRAME_CORRUPT, FRAME_PARTIAL, batchAt, describeCorruptFrame, frameSize,
 import type { RecordBatch } from '../record/record-batch.js';
 import { MAGIC_V2 } from '../record/layout.js';
 import { segmentPaths, type SegmentPaths } from './file-names.js';
+import type { OpenFileCache } from './open-file-cache.js';
 import { SegmentFile } from './segment-file.js';
 
 /** What a segment needs from the log's configuration. */
 export interface SegmentConfig {
+  /** Shared descriptor/mapping cap of a `LogManager`, if any. */
+  readonly cache?: OpenFileCache | undefined;
   readonly indexIntervalBytes: number;
   readonly segmentIndexBytes: number;
   readonly segmentBytes: number;
@@ -76,6 +79,8 @@ interface TimestampState {
 
 export class LogSegment {
   readonly baseOffset: number;
+  #active = false;
+  #flushing = 0;
   readonly log: SegmentFile;
   readonly offsetIndex: LazyIndex<OffsetIndex>;
   readonly timeIndex: LazyIndex<TimeIndex>;
@@ -110,6 +115,7 @@ export class LogSegment {
     const log = SegmentFile.open(params.fs, paths.log, { create: true, mapLength: params.config.segmentBytes });
     const segment = new LogSegment({ ...params, log, active: true });
     segment.#timestamps = { maxTimestamp: -1, offsetOfMaxTimestamp: params.baseOffset };
+    segment.#active = true;
     segment.offsetIndex.get();
     segment.timeIndex.get();
     return segment;
@@ -122,6 +128,27 @@ export class LogSegment {
     return new LogSegment({ ...params, log, active: false });
   }
 
+  get isActive(): boolean {
+    return this.#active;
+  }
+
+  /** The active segment, or one being fsynced, keeps its descriptors (see `OpenFileCache`). */
+  get pinned(): boolean {
+    return this.#active || this.#flushing > 0;
+  }
+
+  /** Closes descriptors and mappings; every use reopens what it needs. */
+  releaseResources(): void {
+    this.offsetIndex.close();
+    this.timeIndex.close();
+    this.log.close();
+  }
+
+  /** Reports a use to the manager's descriptor cap. */
+  #touch(): void {
+    this.#config.cache?.touch(this);
+  }
+
   get paths(): SegmentPaths {
     return this.#paths;
   }
@@ -131,6 +158,7 @@ export class LogSegment {
 
   /** Makes this the active segment: writable indexes, mapping sized for appends, append state restored. */
   activate(): void {
+    this.#active = true;
     this.log.setMapLength(this.#config.segmentBytes);
     this.offsetIndex.makeWritable();
     this.timeIndex.makeWritable();
@@ -160,6 +188,7 @@ export class LogSegment {
   /** Largest timestamp in the segment, and the last offset of the batch that holds it. */
   get timestamps(): TimestampState {
     if (this.#timestamps === undefined) {
+      this.#touch();
       const last = this.timeIndex.get().lastEntry;
       this.#timestamps = { maxTimestamp: last.timestamp, offsetOfMaxTimestamp: last.offset };
     }
@@ -276,6 +305,7 @@ export class LogSegment {
 
   /** The segment stops being active: force the final time entry, trim both indexes (Kafka `onBecomeInactiveSegment`). */
   onBecomeInactive(): void {
+    this.#active = false;
     const { maxTimestamp, offsetOfMaxTimestamp } = this.timestamps;
     this.timeIndex.get().maybeAppend(maxTimestamp, offsetOfMaxTimestamp, true);
     this.offsetIndex.get().trimToValidSize();
@@ -289,6 +319,7 @@ export class LogSegment {
    * points past the target would silently skip records, so it is a `CorruptIndexError` instead.
    */
   translateOffset(offset: number, startingPosition = 0): BatchLocation | undefined {
+    this.#touch();
     const entry = this.offsetIndex.get().lookup(offset);
     const bytes = this.log.internalView(0, this.size);
     if (entry.position > 0 || entry.offset > this.baseOffset) this.#checkIndexEntry(bytes, entry.offset, entry.position);
@@ -366,6 +397,7 @@ export class LogSegment {
    * tail to cut ({@link truncateInvalidTail}) or damage to refuse.
    */
   scanAndRebuildIndexes(params: { active: boolean }): ScanResult {
+    this.#touch();
     // Fresh files: an existing index may be unreadable (wrong length, bad entries), which is often why
     // this runs at all.
     this.offsetIndex.deleteFile();
@@ -477,6 +509,7 @@ export class LogSegment {
    * timestamp qualifies are iterated (decompressing it).
    */
   findOffsetByTimestamp(timestamp: number, startOffset: number): { offset: number; timestamp: number } | undefined {
+    this.#touch();
     const entry = this.timeIndex.get().lookup(timestamp);
     const position = this.offsetIndex.get().lookup(Math.max(entry.offset, startOffset)).position;
     let found: { offset: number; timestamp: number } | undefined;
@@ -506,9 +539,24 @@ export class LogSegment {
 
   /** Flushes the `.log` and both indexes to disk. */
   async flush(): Promise<void> {
-    await this.log.flush();
-    if (this.offsetIndex.isLoaded) await this.offsetIndex.get().flush();
-    if (this.timeIndex.isLoaded) await this.timeIndex.get().flush();
+    this.#flushing++;
+    try {
+      await this.log.flush();
+      if (this.offsetIndex.isLoaded) await this.offsetIndex.get().flush();
+      if (this.timeIndex.isLoaded) await this.timeIndex.get().flush();
+    } finally {
+      this.#flushing--;
+    }
+  }
+
+  /** fdatasync of the `.log` only (group commit); pins the segment meanwhile. */
+  async flushData(): Promise<void> {
+    this.#flushing++;
+    try {
+      await this.log.flush();
+    } finally {
+      this.#flushing--;
+    }
   }
 
   /** Renames all files with `suffix` appended (e.g. `.deleted`); open handles follow the inode. */
@@ -522,6 +570,7 @@ export class LogSegment {
 
   /** Closes files and indexes (indexes are trimmed). */
   close(): void {
+    this.#config.cache?.forget(this);
     const errors: unknown[] = [];
     for (const close of [() => this.offsetIndex.close(), () => this.timeIndex.close(), () => this.log.close()]) {
       try {
@@ -536,6 +585,7 @@ export class LogSegment {
 
   /** Releases descriptors and mappings without trimming or flushing (after an I/O failure). */
   abandon(): void {
+    this.#config.cache?.forget(this);
     this.offsetIndex.abandon();
     this.timeIndex.abandon();
     this.log.close();
@@ -543,6 +593,7 @@ export class LogSegment {
 
   /** Unlinks all files. */
   deleteFiles(): void {
+    this.#config.cache?.forget(this);
     this.offsetIndex.deleteFile();
     this.timeIndex.deleteFile();
     this.log.deleteFile();
