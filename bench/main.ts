@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { cleanup, type BenchOptions, type BenchRow } from './_util/bench.js';
 import { ProgressBar } from './_util/progress.js';
 import { textTable } from './_util/table.js';
@@ -61,4 +62,4 @@ export async function main(argv: string[]): Promise<BenchRow[]> {
   return rows;
 }
 
-await main(process.argv.slice(2));
+if (process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === import.meta.url) await main(process.argv.slice(2));

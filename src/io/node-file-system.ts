@@ -29,8 +29,17 @@ interface MmapBinding {
 let mmapBinding: MmapBinding | undefined;
 function mmap(): MmapBinding {
   if (mmapBinding === undefined) {
-    const loaded = createRequire(import.meta.url)('@riaskov/mmap-io') as MmapBinding | { default: MmapBinding };
-    mmapBinding = 'default' in loaded ? loaded.default : loaded;
+    // @riaskov/mmap-io locates its binary with node-pre-gyp, which parses `process.argv` as its own
+    // options: an application started with `--dir /x` made it look for the binary under /x (found by
+    // `seglog perf-produce --dir`). The binding loads with the arguments hidden, then they are restored.
+    const argv = process.argv;
+    process.argv = argv.slice(0, 2);
+    try {
+      const loaded = createRequire(import.meta.url)('@riaskov/mmap-io') as MmapBinding | { default: MmapBinding };
+      mmapBinding = 'default' in loaded ? loaded.default : loaded;
+    } finally {
+      process.argv = argv;
+    }
   }
   return mmapBinding;
 }

@@ -79,6 +79,9 @@ export class LegacyRecordBatch implements RecordBatch {
     if (this.compression === 0) return this.lastOffset;
     return this.#inner()[0]!.offset;
   }
+  get recordCount(): number {
+    return this.compression === 0 ? 1 : this.#inner().length;
+  }
   get nextOffset(): number {
     return this.lastOffset + 1;
   }

@@ -43,6 +43,8 @@ export interface RecordBatch {
   readonly producerEpoch: number;
   readonly baseSequence: number;
   readonly partitionLeaderEpoch: number;
+  /** Records in the batch (for a legacy compressed wrapper this decompresses it). */
+  readonly recordCount: number;
   /** The batch's bytes exactly as stored (a view, not a copy). */
   readonly bytes: Uint8Array;
   /** Size, magic and checksum hold. Never throws. */
