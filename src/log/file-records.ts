@@ -16,8 +16,8 @@
  * A `FileRecords` stays valid after the log truncates or deletes its segment (see `segment-file.ts`).
  */
 import type { Writable } from 'node:stream';
-import { AbortedError, LogIoError } from '../errors.js';
-import { decodeBatches, frameSize, lastOffsetAt } from '../record/batch-reader.js';
+import { AbortedError, CorruptRecordError, LogIoError } from '../errors.js';
+import { decodeBatches, frameSize, lastOffsetAt, offsetOrderBreak } from '../record/batch-reader.js';
 import type { RecordBatch } from '../record/record-batch.js';
 import type { LogRecord } from '../record/record.js';
 
@@ -41,15 +41,26 @@ export class FileRecords {
   readonly firstEntryIncomplete: boolean;
   readonly #view: Uint8Array;
   readonly #maxBatchBytes: number;
+  readonly #offsetLimit: number;
 
   /** @internal Built by `Log.read`. */
-  constructor(params: { file: string; position: number; view: Uint8Array; requestedOffset: number; firstEntryIncomplete: boolean; maxBatchBytes: number }) {
+  constructor(params: {
+    file: string;
+    position: number;
+    view: Uint8Array;
+    requestedOffset: number;
+    firstEntryIncomplete: boolean;
+    maxBatchBytes: number;
+    /** Every batch in the range ends below this (the next segment's base offset, or the log's end). */
+    offsetLimit: number;
+  }) {
     this.file = params.file;
     this.position = params.position;
     this.#view = params.view;
     this.requestedOffset = params.requestedOffset;
     this.firstEntryIncomplete = params.firstEntryIncomplete;
     this.#maxBatchBytes = params.maxBatchBytes;
+    this.#offsetLimit = params.offsetLimit;
   }
 
   /** Bytes in the range (a trailing partial batch included). */
@@ -62,11 +73,19 @@ export class FileRecords {
 
   /**
    * The whole batches in the range, CRC-checked as they are reached; a partial last batch is not yielded
-   * (Kafka's read contract). The first batch may start before `requestedOffset`.
+   * (Kafka's read contract). The first batch may start before `requestedOffset`. Batch headers are checked
+   * for increasing offsets before the first batch is yielded.
    *
    * @throws `ERR_CORRUPT_RECORD` for a damaged batch, naming the file and position.
    */
   batches(): IterableIterator<RecordBatch> {
+    const broken = offsetOrderBreak(this.#view, this.#maxBatchBytes, this.#offsetLimit);
+    if (broken >= 0) {
+      throw new CorruptRecordError('batch offsets do not increase: a damaged base offset (outside the CRC)', {
+        file: this.file,
+        position: this.position + broken,
+      });
+    }
     return decodeBatches(this.#view, {
       allowPartialTail: true,
       maxBatchBytes: this.#maxBatchBytes,

@@ -152,13 +152,16 @@ export class LocalLog {
   read(offset: number, maxBytes: number, minOneMessage: boolean): FileRecords {
     for (let i = Math.max(0, this.segments.floorIndex(offset)); i < this.segments.count; i++) {
       const segment = this.segments.at(i)!;
-      const slice = segment.read({ startOffset: offset, maxSize: maxBytes, maxPosition: segment.size, minOneMessage });
-      if (slice !== undefined) return this.#fileRecords(segment, offset, slice);
+      // Offsets in a segment end before the next one begins: a bound that exposes a damaged base offset.
+      const offsetLimit = this.segments.at(i + 1)?.baseOffset ?? this.#endOffset;
+      const slice = segment.read({ startOffset: offset, maxSize: maxBytes, maxPosition: segment.size, minOneMessage, offsetLimit });
+      if (slice !== undefined) return this.#fileRecords(segment, offset, slice, offsetLimit);
     }
-    return this.#fileRecords(this.active, offset, { position: this.active.size, view: new Uint8Array(0), firstEntryIncomplete: false });
+    const empty = { position: this.active.size, view: new Uint8Array(0), firstEntryIncomplete: false };
+    return this.#fileRecords(this.active, offset, empty, this.#endOffset);
   }
 
-  #fileRecords(segment: LogSegment, offset: number, slice: SegmentSlice): FileRecords {
+  #fileRecords(segment: LogSegment, offset: number, slice: SegmentSlice, offsetLimit: number): FileRecords {
     return new FileRecords({
       file: segment.log.path,
       position: slice.position,
@@ -166,6 +169,7 @@ export class LocalLog {
       requestedOffset: offset,
       firstEntryIncomplete: slice.firstEntryIncomplete,
       maxBatchBytes: segmentConfigOf(this.config).maxBatchBytes,
+      offsetLimit,
     });
   }
 

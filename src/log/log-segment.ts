@@ -21,9 +21,9 @@ import { LazyIndex } from '../index/lazy-index.js';
 import { OffsetIndex } from '../index/offset-index.js';
 import { TimeIndex } from '../index/time-index.js';
 import { RELATIVE_OFFSET_MAX } from '../limits.js';
-import { FRAME_CORRUPT, FRAME_PARTIAL, batchAt, describeCorruptFrame, frameSize, lastOffsetAt } from '../record/batch-reader.js';
+import { FRAME_CORRUPT, FRAME_PARTIAL, batchAt, describeCorruptFrame, firstOffsetAt, frameSize, lastOffsetAt } from '../record/batch-reader.js';
 import type { RecordBatch } from '../record/record-batch.js';
-import { MAGIC_V2 } from '../record/layout.js';
+import * as L from '../record/layout.js';
 import { segmentPaths, type SegmentPaths } from './file-names.js';
 import type { OpenFileCache } from './open-file-cache.js';
 import { SegmentFile } from './segment-file.js';
@@ -172,15 +172,19 @@ export class LogSegment {
     this.#bytesSinceLastIndexEntry = this.size - lastEntryPosition;
     const last = this.timeIndex.get().lastEntry;
     const state: TimestampState = { maxTimestamp: last.timestamp, offsetOfMaxTimestamp: last.offset };
-    const end = this.#forEachBatchFrom(lastEntryPosition, (batch) => {
+    let expected = lastEntryPosition === 0 ? this.baseOffset : -1;
+    let gap = -1;
+    const end = this.#forEachBatchFrom(lastEntryPosition, (batch, position) => {
+      if (batch.magic === L.MAGIC_V2 && expected >= 0 && batch.baseOffset !== expected && gap < 0) gap = position;
+      expected = batch.lastOffset + 1;
       if (batch.maxTimestamp > state.maxTimestamp) {
         state.maxTimestamp = batch.maxTimestamp;
         state.offsetOfMaxTimestamp = batch.lastOffset;
       }
     });
-    if (end !== this.size) {
+    if (end !== this.size || gap >= 0) {
       // Appending after damage would bury it mid-segment; the loader scans the segment instead.
-      throw new CorruptRecordError('invalid batch in the active segment tail', { file: this.log.path, position: end });
+      throw new CorruptRecordError('invalid batch in the active segment tail', { file: this.log.path, position: gap >= 0 ? gap : end });
     }
     this.#timestamps = state;
   }
@@ -318,21 +322,47 @@ export class LogSegment {
    * `translateOffset`). The index entry is checked against the batch it points at: a damaged index that
    * points past the target would silently skip records, so it is a `CorruptIndexError` instead.
    */
-  translateOffset(offset: number, startingPosition = 0): BatchLocation | undefined {
+  translateOffset(offset: number, startingPosition = 0, offsetLimit = Infinity): BatchLocation | undefined {
     this.#touch();
     const entry = this.offsetIndex.get().lookup(offset);
     const bytes = this.log.internalView(0, this.size);
     if (entry.position > 0 || entry.offset > this.baseOffset) this.#checkIndexEntry(bytes, entry.offset, entry.position);
     let position = Math.max(entry.position, startingPosition);
+    let previousLast = -1;
     while (position < bytes.byteLength) {
       const size = this.#frame(bytes, position);
       if (size === FRAME_PARTIAL) return undefined;
+      const first = firstOffsetAt(bytes, position);
       const lastOffset = lastOffsetAt(bytes, position);
-      if (lastOffset === undefined) throw new CorruptRecordError('batch offset is not a safe integer', { file: this.log.path, position });
-      if (lastOffset >= offset) return { lastOffset, position, size };
+      if (first === undefined || lastOffset === undefined) throw new CorruptRecordError('batch offset is not a safe integer', { file: this.log.path, position });
+      if (first <= previousLast) this.#offsetOrderBroken(position, first, previousLast);
+      if (lastOffset >= offset) {
+        if (lastOffset >= offsetLimit) this.#offsetOrderBroken(position, offsetLimit, lastOffset);
+        this.#checkSuccessor(bytes, position + size, lastOffset);
+        return { lastOffset, position, size };
+      }
+      previousLast = lastOffset;
       position += size;
     }
     return undefined;
+  }
+
+  /**
+   * The batch a read starts at must end before the next batch begins. A base offset damaged upwards (it
+   * is outside the CRC) would otherwise make the batch answer for offsets it does not hold.
+   */
+  #checkSuccessor(bytes: Uint8Array, position: number, lastOffset: number): void {
+    if (bytes.byteLength - position < L.BASE_OFFSET_LENGTH) return;
+    const next = firstOffsetAt(bytes, position);
+    if (next !== undefined && next <= lastOffset) this.#offsetOrderBroken(position, next, lastOffset);
+  }
+
+  #offsetOrderBroken(position: number, first: number, previousLast: number): never {
+    throw new CorruptRecordError(`batch offsets do not increase: ${first} after ${previousLast} (a damaged base offset)`, {
+      file: this.log.path,
+      position,
+      offset: first,
+    });
   }
 
   #checkIndexEntry(bytes: Uint8Array, offset: number, position: number): void {
@@ -360,8 +390,8 @@ export class LogSegment {
    * Kafka's `LogSegment.read`: a slice starting at the batch that holds `startOffset`, at most `maxSize`
    * bytes (or the first whole batch if `minOneMessage`), never past `maxPosition`. May end mid-batch.
    */
-  read(params: { startOffset: number; maxSize: number; maxPosition: number; minOneMessage: boolean }): SegmentSlice | undefined {
-    const location = this.translateOffset(params.startOffset);
+  read(params: { startOffset: number; maxSize: number; maxPosition: number; minOneMessage: boolean; offsetLimit: number }): SegmentSlice | undefined {
+    const location = this.translateOffset(params.startOffset, 0, params.offsetLimit);
     if (location === undefined) return undefined;
     const limit = params.minOneMessage ? Math.max(params.maxSize, location.size) : params.maxSize;
     const length = Math.max(0, Math.min(params.maxPosition - location.position, limit));
@@ -377,14 +407,14 @@ export class LogSegment {
    * partial or invalid one. Returns the position it stopped at. For bounded scans (append state, first
    * timestamp).
    */
-  #forEachBatchFrom(position: number, visit: (batch: RecordBatch) => void, limit = Infinity): number {
+  #forEachBatchFrom(position: number, visit: (batch: RecordBatch, position: number) => void, limit = Infinity): number {
     const bytes = this.log.internalView(0, this.size);
     for (let n = 0; n < limit && position < bytes.byteLength; n++) {
       const size = frameSize(bytes, position, bytes.byteLength, this.#config.maxBatchBytes);
       if (size <= 0) return position;
       const batch = batchAt(bytes, position, size, { file: this.log.path, position });
       if (!batch.isValid()) return position;
-      visit(batch);
+      visit(batch, position);
       position += size;
     }
     return position;
@@ -413,7 +443,7 @@ export class LogSegment {
     let nextOffset = this.baseOffset;
     let reason: string | undefined;
     while (valid < bytes.byteLength) {
-      reason = this.#invalidBatchReason(bytes, valid, nextOffset);
+      reason = this.#invalidBatchReason(bytes, valid, nextOffset, params.active);
       if (reason !== undefined) break;
       const size = frameSize(bytes, valid, bytes.byteLength, this.#config.maxBatchBytes);
       const batch = batchAt(bytes, valid, size);
@@ -444,17 +474,20 @@ export class LogSegment {
   /**
    * Why the batch at `position` cannot be kept, or undefined if it is whole and valid. Offsets must
    * increase from batch to batch (`minOffset` is the previous batch's last offset + 1): the base offset
-   * lies outside Kafka's CRC, so a damaged one is caught only this way.
+   * lies outside Kafka's CRC, so a damaged one is caught only this way. In the active segment they must be
+   * contiguous too: compaction, the only thing that leaves gaps, never touches the active segment (Kafka
+   * `LogCleaner`), so a gap there is damage.
    */
-  #invalidBatchReason(bytes: Uint8Array, position: number, minOffset: number): string | undefined {
+  #invalidBatchReason(bytes: Uint8Array, position: number, minOffset: number, contiguous: boolean): string | undefined {
     const size = frameSize(bytes, position, bytes.byteLength, this.#config.maxBatchBytes);
     if (size === FRAME_PARTIAL) return `partial batch (${bytes.byteLength - position} bytes)`;
     if (size === FRAME_CORRUPT) return describeCorruptFrame(bytes, position, this.#config.maxBatchBytes);
     const batch = batchAt(bytes, position, size);
     try {
       batch.ensureValid();
-      const first = batch.magic === MAGIC_V2 ? batch.baseOffset : batch.lastOffset;
+      const first = batch.magic === L.MAGIC_V2 ? batch.baseOffset : batch.lastOffset;
       if (first < minOffset) return `batch offset ${first} is not above the previous batch's (${minOffset - 1})`;
+      if (contiguous && batch.magic === L.MAGIC_V2 && first !== minOffset) return `batch offset ${first} leaves a gap after ${minOffset - 1}`;
       const relative = batch.lastOffset - this.baseOffset;
       if (relative < 0 || relative > RELATIVE_OFFSET_MAX) return `batch last offset ${batch.lastOffset} outside the segment`;
     } catch (error) {

@@ -129,3 +129,36 @@ export function lastOffsetAt(bytes: Uint8Array, position: number): number | unde
   if (bytes[position + L.MAGIC_OFFSET] !== L.MAGIC_V2) return offset;
   return offset + view.getInt32(position + L.LAST_OFFSET_DELTA_OFFSET);
 }
+
+/**
+ * First offset of the framed batch at `position` from its header: v2 `baseOffset`; for a legacy entry its
+ * offset (the last inner offset of a compressed wrapper: its first needs decompression). `undefined` when
+ * not a safe integer.
+ */
+export function firstOffsetAt(bytes: Uint8Array, position: number): number | undefined {
+  return readInt64(viewOf(bytes), position + L.BASE_OFFSET_OFFSET);
+}
+
+/**
+ * Checks that the whole batches framed in `bytes` have increasing offsets (each starts after the previous
+ * one ends), reading headers only; also checks the last whole batch against the header of a partial one
+ * after it, and every batch against `offsetLimit` (where the next segment begins). The base offset lies
+ * outside Kafka's CRC, so this order is the only thing that can expose a damaged one. Returns the position
+ * of the first batch that breaks the order, or -1.
+ */
+export function offsetOrderBreak(bytes: Uint8Array, maxBatchBytes: number, offsetLimit = Infinity): number {
+  let previousLast = -1;
+  let position = 0;
+  while (position < bytes.byteLength) {
+    const size = frameSize(bytes, position, bytes.byteLength, maxBatchBytes);
+    if (size === FRAME_CORRUPT) return -1; // reported by the decoder with its own message
+    const enoughForOffset = bytes.byteLength - position >= L.BASE_OFFSET_LENGTH;
+    const first = enoughForOffset ? firstOffsetAt(bytes, position) : undefined;
+    if (first !== undefined && first <= previousLast) return position;
+    if (size === FRAME_PARTIAL) return -1;
+    previousLast = lastOffsetAt(bytes, position) ?? previousLast;
+    if (previousLast >= offsetLimit) return position;
+    position += size;
+  }
+  return -1;
+}
