@@ -259,6 +259,7 @@ export class Log extends EventEmitter<LogEvents> {
    *   `ERR_INVALID_PRODUCER_EPOCH`, `ERR_LOG_CLOSED`, `ERR_LOG_FAILED`, `ERR_IO` (nothing appended).
    */
   async append(records: readonly RecordInput[], options: AppendOptions = {}): Promise<AppendResult> {
+    this.#ensureOpen();
     const durability = this.#durabilityOption(options.durability);
     // Inline, not in a helper: the check and the synchronous append below must share one microtask.
     while (this.#appendsHeld !== undefined && this.#closing === undefined) await this.#appendsHeld;
@@ -292,6 +293,7 @@ export class Log extends EventEmitter<LogEvents> {
    *   `ERR_INVALID_TIMESTAMP`, `ERR_OUT_OF_ORDER_SEQUENCE`, `ERR_LOG_CLOSED`, `ERR_IO`.
    */
   async appendBatch(bytes: Uint8Array, options: AppendBatchOptions = {}): Promise<AppendResult> {
+    this.#ensureOpen();
     const durability = this.#durabilityOption(options.durability);
     while (this.#appendsHeld !== undefined && this.#closing === undefined) await this.#appendsHeld;
     this.#ensureWritable();

@@ -117,7 +117,11 @@ export class RecordBatchBuilder {
     let baseTimestamp = 0;
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
-      if (typeof record !== 'object' || record === null) throw new InvalidArgumentError(`records[${i}] must be an object`);
+      // A Uint8Array or an array in place of a record is a mistake (the value passed as the record), not a
+      // record with neither key nor value: refuse it rather than store an empty record.
+      if (typeof record !== 'object' || record === null || Array.isArray(record) || ArrayBuffer.isView(record)) {
+        throw new InvalidArgumentError(`records[${i}] must be an object like { key, value, headers, timestamp }`);
+      }
       const timestamp = record.timestamp ?? defaultTimestamp;
       if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
         throw new InvalidArgumentError(`records[${i}].timestamp must be a non-negative safe integer`, { actual: timestamp });
