@@ -108,6 +108,16 @@ export abstract class AbstractIndex {
   /** Checks the entries just loaded; throws `CorruptIndexError`. Subclasses override. */
   protected abstract sanityCheck(): void;
 
+  /** Absolute offset of the entry in `slot` (both index kinds have an offset column). */
+  abstract offsetAt(slot: number): number;
+
+  /** Removes every entry with offset >= `offset` (searching the offset column). */
+  truncateTo(offset: number): void {
+    const slot = this.largestLowerBound(offset, (s) => this.offsetAt(s));
+    if (slot < 0) this.truncateToSlot(0);
+    else this.truncateToSlot(this.offsetAt(slot) === offset ? slot : slot + 1);
+  }
+
   /** Makes the index writable again (its segment became active after a truncation). */
   makeWritable(): void {
     if (this.#writable) return;

@@ -32,7 +32,7 @@ export class OffsetIndex extends AbstractIndex {
   }
 
   /** Absolute offset of the entry in `slot`. */
-  offsetAt(slot: number): number {
+  override offsetAt(slot: number): number {
     return this.baseOffset + this.view.getUint32(slot * OFFSET_INDEX_ENTRY_BYTES + RELATIVE_OFFSET_POS);
   }
   positionAt(slot: number): number {
@@ -70,13 +70,6 @@ export class OffsetIndex extends AbstractIndex {
     this.view.setUint32(at + RELATIVE_OFFSET_POS, relative);
     this.view.setUint32(at + POSITION_POS, position);
     this.commitEntry();
-  }
-
-  /** Removes every entry with offset >= `offset`. */
-  truncateTo(offset: number): void {
-    const slot = this.largestLowerBound(offset, (s) => this.offsetAt(s));
-    if (slot < 0) this.truncateToSlot(0);
-    else this.truncateToSlot(this.offsetAt(slot) === offset ? slot : slot + 1);
   }
 
   /** Offsets and positions must strictly increase: catches an untrimmed (zero-padded) or damaged file. */

@@ -41,7 +41,7 @@ export class TimeIndex extends AbstractIndex {
     }
     return value;
   }
-  offsetAt(slot: number): number {
+  override offsetAt(slot: number): number {
     return this.baseOffset + this.view.getUint32(slot * TIME_INDEX_ENTRY_BYTES + RELATIVE_OFFSET_POS);
   }
 
@@ -83,13 +83,6 @@ export class TimeIndex extends AbstractIndex {
     writeInt64(this.view, at + TIMESTAMP_POS, timestamp);
     this.view.setUint32(at + RELATIVE_OFFSET_POS, relative);
     this.commitEntry();
-  }
-
-  /** Removes every entry with offset >= `offset`. */
-  truncateTo(offset: number): void {
-    const slot = this.largestLowerBound(offset, (s) => this.offsetAt(s));
-    if (slot < 0) this.truncateToSlot(0);
-    else this.truncateToSlot(this.offsetAt(slot) === offset ? slot : slot + 1);
   }
 
   /** Timestamps must strictly increase and offsets must not decrease (Kafka `TimeIndex.sanityCheck`, tightened). */

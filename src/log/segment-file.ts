@@ -99,9 +99,7 @@ export class SegmentFile {
   append(chunks: readonly Uint8Array[]): number {
     const handle = this.#open();
     const position = this.#size;
-    let bytes = 0;
-    for (const chunk of chunks) bytes += chunk.byteLength;
-    assert(position + bytes <= SEGMENT_BYTES_MAX, 'segment append past the segment limit');
+    const bytes = this.#checkedLength(chunks);
     try {
       if (chunks.length === 1) handle.write(chunks[0]!, position);
       else handle.writev(chunks, position);
@@ -120,15 +118,21 @@ export class SegmentFile {
   async appendUncommitted(chunks: readonly Uint8Array[]): Promise<number> {
     const handle = this.#open();
     const position = this.#size;
-    let bytes = 0;
-    for (const chunk of chunks) bytes += chunk.byteLength;
-    assert(position + bytes <= SEGMENT_BYTES_MAX, 'segment append past the segment limit');
+    this.#checkedLength(chunks);
     try {
       await handle.writevAsync(chunks, position);
     } catch (error) {
       throw ioError('write', this.#path, error);
     }
     return position;
+  }
+
+  /** Total length of `chunks`, which must fit in the segment. */
+  #checkedLength(chunks: readonly Uint8Array[]): number {
+    let bytes = 0;
+    for (const chunk of chunks) bytes += chunk.byteLength;
+    assert(this.#size + bytes <= SEGMENT_BYTES_MAX, 'segment append past the segment limit');
+    return bytes;
   }
 
   /** Makes `bytes` written by `appendUncommitted` part of the file. */
