@@ -36,16 +36,42 @@ export interface DecompressContext {
 
 /** Options for compression. */
 export interface CompressOptions {
-  /** Codec-specific level; each codec documents its range and default (Kafka's defaults). */
+  /**
+   * Codec-specific level, validated against Kafka's topic-config ranges: gzip 1-9 (or -1), lz4 1-17,
+   * zstd -131072..22; snappy has none. An out-of-range level is an `InvalidArgumentError`.
+   * @defaultValue the codec's Kafka default (gzip -1 = zlib's 6, lz4 9, zstd 3)
+   */
   readonly level?: number;
+  /**
+   * The magic byte of the batch or wrapper message being written. Only lz4 uses it: for magic 0 it writes
+   * the pre-0.10 header checksum (over the frame magic too, header `04 22 4D 18 60 40 1A`), as Kafka's
+   * writer does for v0 messages, so that pre-0.10 readers, which verify that broken checksum, accept it.
+   * @defaultValue 2 (the correct checksum)
+   */
+  readonly magic?: number;
 }
 
-/** One codec. Implementations are stateless apart from lazily loaded native bindings. */
+/**
+ * One codec. Implementations are frozen objects, stateless apart from lazily loaded native bindings (and
+ * zstd's reused contexts), and synchronous.
+ */
 export interface CompressionCodec {
   readonly id: CompressionId;
   readonly name: CompressionName;
-  /** Compresses `input` into a new buffer, in Kafka's framing for this codec. */
+  /**
+   * Compresses `input` in Kafka's framing for this codec. The result may be a view into a larger buffer
+   * (lz4, zstd) or, for `none`, `input` itself: copy it into the batch rather than keeping it.
+   * @throws InvalidArgumentError (`ERR_INVALID_ARGUMENT`) for a level outside the codec's Kafka range.
+   * @throws UnsupportedCodecError (`ERR_UNSUPPORTED_CODEC`) when the codec's native module fails to load.
+   */
   compress(input: Uint8Array, options?: CompressOptions): Uint8Array;
-  /** Decompresses a whole stream. Throws `CompressionError` on any framing or data error. */
+  /**
+   * Decompresses a whole stream (`input` may be a view at any offset). Output never exceeds
+   * `context.maxBytes`, and hostile input makes no codec allocate more than about twice that, apart from
+   * libzstd's streaming window (at most 128 MiB, its default limit; see zstd.ts).
+   * @throws CompressionError (`ERR_COMPRESSION`, with `position` in `input` where known) on any framing,
+   * length, checksum or data error, on a truncated stream, and on output above `context.maxBytes`.
+   * @throws UnsupportedCodecError (`ERR_UNSUPPORTED_CODEC`) when the codec's native module fails to load.
+   */
   decompress(input: Uint8Array, context: DecompressContext): Uint8Array;
 }
