@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { decodeBatches, encodeBatch, RecordBatchBuilder } from '../_util/seglog.js';
-import { elapsedMs, median, now, type BenchOptions, type BenchRow } from '../_util/bench.js';
+import { elapsedMs, gc, median, now, warmUp, type BenchOptions, type BenchRow } from '../_util/bench.js';
 import { records } from '../_util/data.js';
 import { runIfMain } from '../_util/main-guard.js';
 
@@ -41,13 +41,14 @@ const VALUE_BYTES = 100;
 
 /** Records per second over `batches` runs of `work` (each handles one 1000-record batch). */
 async function rate(batches: number, work: () => unknown): Promise<number> {
+  gc(); // the other side's garbage is not this side's cost (a no-op without --expose-gc)
   const start = now();
   for (let i = 0; i < batches; i++) await work();
   return (batches * RECORDS_PER_BATCH) / (elapsedMs(start) / 1000);
 }
 
 export async function run(options: BenchOptions = {}): Promise<BenchRow[]> {
-  const batches = options.tiny ? 3 : options.quick ? 100 : 300;
+  const batches = options.tiny ? 3 : options.quick ? 400 : 1000;
   const rounds = options.tiny ? 1 : options.quick ? 5 : 9;
   const kafkajs = loadKafkaJs();
   const input = records(RECORDS_PER_BATCH, VALUE_BYTES, 1);
@@ -64,7 +65,10 @@ export async function run(options: BenchOptions = {}): Promise<BenchRow[]> {
     const theirs = { encode: [] as number[], decode: [] as number[] };
     const kafkajsEncode = kafkajs && (() => kafkajs.RecordBatch({ compression: kafkajs.codecs[codec], records: input.map((r, i) => kafkajs.KafkaRecord({ offsetDelta: i, key: r.key, value: r.value })), lastOffsetDelta: RECORDS_PER_BATCH - 1 }));
     const kafkajsBytes = kafkajsEncode && Buffer.from((await kafkajsEncode()).buffer);
-    await rate(batches, decodeOurs); // warm-up
+    const warm = options.tiny ? 10 : 1500;
+    await warmUp(warm, () => builder.buildReusable(input, { compression: codec, timestamp: 1 }));
+    await warmUp(warm, () => encodeBatch(input, { compression: codec, timestamp: 1 }));
+    await warmUp(warm, decodeOurs);
     for (let r = 0; r < rounds; r++) {
       // Interleaved rounds: both sides see the same (noisy) machine.
       ours.build.push(await rate(batches, () => builder.buildReusable(input, { compression: codec, timestamp: 1 })));
