@@ -16,6 +16,7 @@ import { Readable } from 'node:stream';
 import type { CompressionId, CompressionName } from '../compression/codec.js';
 import { compressionIdOf } from '../compression/registry.js';
 import {
+  AbortedError,
   InvalidArgumentError,
   InvalidTimestampError,
   LogClosedError,
@@ -518,7 +519,8 @@ export class Log extends EventEmitter<LogEvents> {
   /**
    * Every record from `from` on, as an async iterable: reads what is on disk, then follows appends live,
    * without gaps or duplicates, across segment rolls. Control records are skipped. Ends quietly when the
-   * log closes; a reader that falls behind `startOffset` (retention) gets `ERR_OFFSET_OUT_OF_RANGE`.
+   * log closes; a reader that falls behind `startOffset` (retention) gets `ERR_OFFSET_OUT_OF_RANGE`;
+   * `signal` ends it with `ERR_ABORTED`.
    *
    * @example
    * ```ts
@@ -528,7 +530,7 @@ export class Log extends EventEmitter<LogEvents> {
   async *tail(from: number, options: TailOptions = {}): AsyncGenerator<LogRecord, void, undefined> {
     let next = from;
     for (;;) {
-      if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
+      if (options.signal?.aborted) throw new AbortedError('tail aborted', { file: this.dir });
       if (this.isClosed) return;
       const range = await this.read(next, { maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES });
       let progressed = false;
