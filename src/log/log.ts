@@ -44,7 +44,7 @@ import { LogCounters, type LogMetrics } from './log-metrics.js';
 import { checkDurability, resolveLogConfig, type Durability, type LogConfig, type LogOptions } from './log-options.js';
 import type { AppendedBatch } from './log-segment.js';
 import { ProducerState, type ProducerBatch } from './producer-state.js';
-import { loadLatestSnapshot, writeSnapshot } from './producer-snapshots.js';
+import { SnapshotFiles } from './producer-snapshots.js';
 import { Purgatory } from './purgatory.js';
 import { segmentsToDelete } from './retention.js';
 
@@ -149,6 +149,7 @@ export class Log extends EventEmitter<LogEvents> {
   readonly #groupCommit: GroupCommit;
   readonly #purgatory = new Purgatory();
   readonly #producers = new ProducerState();
+  readonly #snapshots: SnapshotFiles;
   readonly #consumers: ConsumerOffsets;
   readonly #counters = new LogCounters();
   #appendedBytes = 0;
@@ -168,6 +169,7 @@ export class Log extends EventEmitter<LogEvents> {
     this.#lock = lock;
     this.#local = local;
     this.#consumers = consumers;
+    this.#snapshots = new SnapshotFiles(config.fileSystem, dir);
     this.#lastFlushMs = this.#lastRetentionMs = this.#lastCheckpointMs = config.clock.nowMs();
     this.#groupCommit = new GroupCommit(() => this.#local.mutex.run(() => this.#local.syncData()));
   }
@@ -441,7 +443,7 @@ export class Log extends EventEmitter<LogEvents> {
     this.#background(flushed);
     // The producer state for offsets below the new segment, captured now, written in the background.
     const snapshot = this.#producers.encodeSnapshot();
-    this.#background(this.#local.mutex.run(() => writeSnapshot(this.#config.fileSystem, this.dir, info.baseOffset, snapshot)));
+    this.#background(this.#local.mutex.run(() => this.#snapshots.write(info.baseOffset, snapshot)));
     this.emit('roll', info);
   }
 
@@ -453,9 +455,8 @@ export class Log extends EventEmitter<LogEvents> {
 
   /** Rebuilds producer state: the newest usable snapshot, then the batch headers after it (Kafka). */
   #loadProducerState(): void {
-    const { fileSystem, clock } = this.#config;
-    const nowMs = clock.nowMs();
-    const from = loadLatestSnapshot(fileSystem, this.dir, this.endOffset, this.#producers, nowMs) ?? this.startOffset;
+    const nowMs = this.#config.clock.nowMs();
+    const from = this.#snapshots.load(this.endOffset, this.#producers, nowMs) ?? this.startOffset;
     this.#local.forEachBatchFrom(from, (batch: RecordBatch) => {
       if (batch.magic === L.MAGIC_V2 && batch.producerId >= 0 && !batch.isControl && batch.lastOffset >= from) {
         this.#producers.update(producerBatch(incomingOf(batch as DefaultRecordBatch)), batch.lastOffset, batch.maxTimestamp, nowMs);
@@ -791,7 +792,7 @@ export class Log extends EventEmitter<LogEvents> {
     while (this.#appendsHeld !== undefined) await this.#appendsHeld.catch(() => undefined);
     const errors = await this.#local.mutex.run(async () => {
       const clean = this.#failure === undefined;
-      if (clean) await writeSnapshot(this.#config.fileSystem, this.dir, this.endOffset, this.#producers.encodeSnapshot()).catch(() => undefined);
+      if (clean) await this.#snapshots.write(this.endOffset, this.#producers.encodeSnapshot()).catch(() => undefined);
       return this.#local.close({ clean });
     });
     this.#lock.release();

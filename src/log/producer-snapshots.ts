@@ -28,13 +28,68 @@ export function listSnapshots(fs: FileSystem, dir: string): number[] {
 }
 
 /**
- * Writes a snapshot (`ProducerState.encodeSnapshot()`, taken synchronously by the caller at the moment it
- * describes) for offsets below `offset`, and prunes old snapshots.
+ * The snapshot files of one log directory. The directory is listed once, at load; after that the list is
+ * kept in memory (as Kafka's ProducerStateManager does) so a roll costs one file write and at most one
+ * unlink, not a directory scan: a 1000-segment build otherwise spent a quarter of its time in readdir.
  */
-export async function writeSnapshot(fs: FileSystem, dir: string, offset: number, snapshot: Uint8Array): Promise<void> {
-  await writeFileAtomic(fs, dir, snapshotName(offset), snapshot);
-  const all = listSnapshots(fs, dir);
-  for (const old of all.slice(0, Math.max(0, all.length - SNAPSHOTS_KEPT))) deleteSnapshot(fs, dir, old);
+export class SnapshotFiles {
+  #offsets: number[] | undefined;
+
+  constructor(
+    private readonly fs: FileSystem,
+    private readonly dir: string,
+  ) {}
+
+  #list(): number[] {
+    this.#offsets ??= listSnapshots(this.fs, this.dir);
+    return this.#offsets;
+  }
+
+  /**
+   * Writes a snapshot (`ProducerState.encodeSnapshot()`, taken synchronously by the caller at the moment it
+   * describes) for offsets below `offset`, and prunes old snapshots.
+   */
+  async write(offset: number, snapshot: Uint8Array): Promise<void> {
+    await writeFileAtomic(this.fs, this.dir, snapshotName(offset), snapshot);
+    const all = this.#list();
+    if (!all.includes(offset)) {
+      all.push(offset);
+      all.sort((a, b) => a - b);
+    }
+    while (all.length > SNAPSHOTS_KEPT) this.#delete(all[0]!);
+  }
+
+  /**
+   * Loads the newest snapshot at or below `upTo` into `state`; snapshots above it (from data that no longer
+   * exists) and damaged ones are deleted. Returns the snapshot's offset, where replay must start, or
+   * `undefined` if none could be used (replay from the log start).
+   */
+  load(upTo: number, state: ProducerState, nowMs: number): number | undefined {
+    this.#offsets = listSnapshots(this.fs, this.dir);
+    for (const offset of [...this.#offsets].reverse()) {
+      if (offset > upTo) {
+        this.#delete(offset);
+        continue;
+      }
+      const file = path.join(this.dir, snapshotName(offset));
+      try {
+        state.loadSnapshot(readWholeFile(this.fs, file) ?? new Uint8Array(0), file, nowMs);
+        return offset;
+      } catch (error) {
+        if (!isLogStorageError(error)) throw error;
+        this.#delete(offset);
+      }
+    }
+    state.clear();
+    return undefined;
+  }
+
+  #delete(offset: number): void {
+    deleteSnapshot(this.fs, this.dir, offset);
+    const all = this.#list();
+    const at = all.indexOf(offset);
+    if (at >= 0) all.splice(at, 1);
+  }
 }
 
 export function deleteSnapshot(fs: FileSystem, dir: string, offset: number): void {
@@ -44,28 +99,4 @@ export function deleteSnapshot(fs: FileSystem, dir: string, offset: number): voi
   } catch (error) {
     throw ioError('unlink snapshot', file, error);
   }
-}
-
-/**
- * Loads the newest snapshot at or below `upTo` into `state`; snapshots above it (from data that no longer
- * exists) and damaged ones are deleted. Returns the snapshot's offset, where replay must start, or
- * `undefined` if none could be used (replay from the log start).
- */
-export function loadLatestSnapshot(fs: FileSystem, dir: string, upTo: number, state: ProducerState, nowMs: number): number | undefined {
-  for (const offset of listSnapshots(fs, dir).reverse()) {
-    if (offset > upTo) {
-      deleteSnapshot(fs, dir, offset);
-      continue;
-    }
-    const file = path.join(dir, snapshotName(offset));
-    try {
-      state.loadSnapshot(readWholeFile(fs, file) ?? new Uint8Array(0), file, nowMs);
-      return offset;
-    } catch (error) {
-      if (!isLogStorageError(error)) throw error;
-      deleteSnapshot(fs, dir, offset);
-    }
-  }
-  state.clear();
-  return undefined;
 }

@@ -130,6 +130,10 @@ describe('idempotent producers', () => {
     expect(log.segments.length).toBeGreaterThan(2);
     const end = log.endOffset;
     await log.close();
+    // One snapshot per roll plus one at close, pruned to the newest two; the newest is at the end offset.
+    const snapshots = fs.readdirSync(dir).filter((name) => name.endsWith('.snapshot')).sort();
+    expect(snapshots).toHaveLength(2);
+    expect(Number(snapshots[1]!.slice(0, 20))).toBe(end);
     log = await Log.open(dir, { durability: 'os', segmentBytes: 2000 });
     expect(await log.appendBatch(batch(57, 3))).toMatchObject({ duplicate: true, lastOffset: end - 1 });
     await expect(log.appendBatch(batch(0, 1, 1))).resolves.toMatchObject({ baseOffset: end }); // new epoch starts at 0
