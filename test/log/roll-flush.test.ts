@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Log, type Clock } from '../../src/main.js';
+import { NodeFileSystem } from '../../src/io/node-file-system.js';
+import { LogSegment } from '../../src/log/log-segment.js';
 import { FaultyFileSystem } from '../helpers/faulty-fs.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -46,6 +48,21 @@ describe('rolling', () => {
     for (const r of (await log.read(0, { maxBytes: 1 << 20 })).records()) values.push(Buffer.from(r.value!).toString());
     expect(values[0]).toBe('v0');
     await log.close();
+  });
+
+  it('rolls when a batch\'s last offset would not fit a 31-bit relative offset', () => {
+    // Not reachable through Log.append in a test: the active segment is contiguous (a gap there is damage),
+    // so it takes 2^31 records in one segment, ~1.7 GB even as zstd batches of empty records. The rule is
+    // checked on the segment itself, with the offsets either side of the limit.
+    const baseOffset = 1000;
+    const config = { indexIntervalBytes: 4096, segmentIndexBytes: 1 << 20, segmentBytes: 1 << 30, maxBatchBytes: 1 << 20 };
+    const segment = LogSegment.create({ fs: new NodeFileSystem(), dir: tempDir(), baseOffset, config, nowMs: 0, rollJitterMs: 0 });
+    const roll = (lastOffset: number) => segment.shouldRoll({ size: 100, lastOffset, maxTimestamp: 0, nowMs: 0, segmentMs: 7 * 86_400_000 });
+    expect(roll(baseOffset)).toBe(false);
+    expect(roll(baseOffset + 2 ** 31 - 1)).toBe(false);
+    expect(roll(baseOffset + 2 ** 31)).toBe(true);
+    expect(roll(baseOffset - 1)).toBe(true);
+    segment.close();
   });
 
   it('rolling flushes the finished segment in the background and fsyncs the directory', async () => {
