@@ -82,11 +82,11 @@ export class LocalLog {
 
   /**
    * Appends `batches` (given as `chunks` that concatenate to exactly their bytes) in one write, rolling
-   * first if the active segment's roll rule says so. Synchronous; throws `LogIoError` with nothing
-   * appended if the write fails.
+   * first if the active segment's roll rule says so (time-based rolling reads `nowMs`, the append's
+   * clock reading). Synchronous; throws `LogIoError` with nothing appended if the write fails.
    */
-  append(chunks: readonly Uint8Array[], batches: readonly AppendedBatch[]): void {
-    this.#rollFor(batches);
+  append(chunks: readonly Uint8Array[], batches: readonly AppendedBatch[], nowMs: number): void {
+    this.#rollFor(batches, nowMs);
     this.active.append(chunks, batches);
     this.#endOffset = batches[batches.length - 1]!.lastOffset + 1;
   }
@@ -96,24 +96,23 @@ export class LocalLog {
    * is visible until both succeed. The caller keeps every other append out until this settles.
    */
   async appendVerified(chunks: readonly Uint8Array[], batches: readonly AppendedBatch[], verify: () => void): Promise<void> {
-    this.#rollFor(batches);
+    this.#rollFor(batches, this.config.clock.nowMs());
     await this.active.appendVerified(chunks, batches, verify);
     this.#endOffset = batches[batches.length - 1]!.lastOffset + 1;
   }
 
-  #rollFor(batches: readonly AppendedBatch[]): void {
+  #rollFor(batches: readonly AppendedBatch[], nowMs: number): void {
     let size = 0;
     let maxTimestamp = -1;
     for (const b of batches) {
       size += b.size;
       maxTimestamp = Math.max(maxTimestamp, b.maxTimestamp);
     }
-    this.#maybeRoll(size, batches[batches.length - 1]!.lastOffset, maxTimestamp);
+    this.#maybeRoll(size, batches[batches.length - 1]!.lastOffset, maxTimestamp, nowMs);
   }
 
-  #maybeRoll(size: number, lastOffset: number, maxTimestamp: number): void {
+  #maybeRoll(size: number, lastOffset: number, maxTimestamp: number, nowMs: number): void {
     const active = this.active;
-    const nowMs = this.config.clock.nowMs();
     if (!active.shouldRoll({ size, lastOffset, maxTimestamp, nowMs, segmentMs: this.config.segmentMs })) return;
     if (active.size === 0) {
       // KAFKA-6388: an empty active segment that still asks to roll (its base is too far behind) is replaced.

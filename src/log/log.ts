@@ -27,7 +27,8 @@ import {
   ioError,
   isLogStorageError,
 } from '../errors.js';
-import { viewOf, writeInt64 } from '../int64.js';
+import { assert } from '../assert.js';
+import { readInt64, viewOf, writeInt64 } from '../int64.js';
 import { FUTURE_TIMESTAMP_WARNING_MS } from '../limits.js';
 import * as L from '../record/layout.js';
 import type { LogRecord, RecordInput } from '../record/record.js';
@@ -43,7 +44,7 @@ import type { RecoveryReport } from './log-loader.js';
 import { LogCounters, type LogMetrics } from './log-metrics.js';
 import { checkDurability, resolveLogConfig, type Durability, type LogConfig, type LogOptions } from './log-options.js';
 import type { AppendedBatch } from './log-segment.js';
-import { ProducerState, type ProducerBatch } from './producer-state.js';
+import { ProducerState } from './producer-state.js';
 import { SnapshotFiles } from './producer-snapshots.js';
 import { Purgatory } from './purgatory.js';
 import { segmentsToDelete } from './retention.js';
@@ -138,6 +139,8 @@ export interface LogEvents {
 }
 
 const DEFAULT_MAX_BYTES = 1024 * 1024;
+const NO_OPTIONS: AppendOptions = Object.freeze({});
+const EMPTY_BYTES = new Uint8Array(0);
 
 export class Log extends EventEmitter<LogEvents> {
   /** The log's directory. */
@@ -152,6 +155,11 @@ export class Log extends EventEmitter<LogEvents> {
   readonly #snapshots: SnapshotFiles;
   readonly #consumers: ConsumerOffsets;
   readonly #counters = new LogCounters();
+  /** One-element arrays that carry a single append's chunk and batch to `LocalLog.append` (no allocation). */
+  readonly #oneChunk: Uint8Array[] = [EMPTY_BYTES];
+  readonly #oneBatch: AppendedBatch[] = [];
+  /** A view over the builder's scratch buffer (replaced when the builder grows it). */
+  #scratchView: DataView | undefined;
   #appendedBytes = 0;
   #lastFlushMs: number;
   #lastRetentionMs: number;
@@ -171,7 +179,15 @@ export class Log extends EventEmitter<LogEvents> {
     this.#consumers = consumers;
     this.#snapshots = new SnapshotFiles(config.fileSystem, dir);
     this.#lastFlushMs = this.#lastRetentionMs = this.#lastCheckpointMs = config.clock.nowMs();
-    this.#groupCommit = new GroupCommit(() => this.#local.mutex.run(() => this.#local.syncData()));
+    this.#groupCommit = new GroupCommit({
+      sync: () => this.#local.mutex.run(() => this.#local.syncData()),
+      typed: (error) => {
+        const failure = isLogStorageError(error) ? error : ioError('fsync', this.dir, error);
+        this.#fail(failure);
+        return failure;
+      },
+      latency: this.#counters.groupCommitLatency,
+    });
   }
 
   /**
@@ -261,7 +277,7 @@ export class Log extends EventEmitter<LogEvents> {
    *   `ERR_OFFSET_CONFLICT`, `ERR_INVALID_TIMESTAMP`, `ERR_OUT_OF_ORDER_SEQUENCE`,
    *   `ERR_INVALID_PRODUCER_EPOCH`, `ERR_LOG_CLOSED`, `ERR_LOG_FAILED`, `ERR_IO` (nothing appended).
    */
-  async append(records: readonly RecordInput[], options: AppendOptions = {}): Promise<AppendResult> {
+  async append(records: readonly RecordInput[], options: AppendOptions = NO_OPTIONS): Promise<AppendResult> {
     this.#ensureOpen();
     const durability = this.#durabilityOption(options.durability);
     // Inline, not in a helper: the check and the synchronous append below must share one microtask.
@@ -273,14 +289,45 @@ export class Log extends EventEmitter<LogEvents> {
     const nowMs = this.#config.clock.nowMs();
     const bytes = this.#builder.buildReusable(records, encodeOptions(options, this.endOffset, compression, nowMs));
     this.#checkBatchSize(bytes.byteLength);
-    const batch = new DefaultRecordBatch(bytes);
-    this.#checkTimestamps(batch, nowMs);
-    const item = { bytes, batch: incomingOf(batch) };
-    const duplicate = this.#duplicateOf(item.batch);
-    if (duplicate !== undefined) return duplicate;
-    const { chunks, appended, size } = layoutChunks([item], this.endOffset, 0);
-    this.#local.append(chunks, appended);
-    return this.#afterAppend([item], appended, size, durability);
+    const batch = this.#builtBatch(bytes, compression);
+    this.#checkTimestamps(bytes, batch.maxTimestamp, nowMs);
+    if (batch.producerId >= 0) {
+      const duplicate = this.#duplicateOf(batch);
+      if (duplicate !== undefined) return duplicate;
+    }
+    const appended: AppendedBatch = { size: bytes.byteLength, lastOffset: this.endOffset + batch.lastOffsetDelta, maxTimestamp: batch.maxTimestamp };
+    this.#oneChunk[0] = bytes;
+    this.#oneBatch[0] = appended;
+    this.#local.append(this.#oneChunk, this.#oneBatch, nowMs);
+    this.#afterWrite(batch, appended.lastOffset, appended.maxTimestamp, nowMs);
+    this.#recordAppend(1, batch.recordCount, bytes.byteLength);
+    const durable = this.#durableWait(durability);
+    if (durable !== undefined) await durable;
+    return { baseOffset: appended.lastOffset - batch.lastOffsetDelta, lastOffset: appended.lastOffset };
+  }
+
+  /**
+   * The header fields of a batch the builder just wrote, read from its bytes (no `DefaultRecordBatch`:
+   * one fewer object and `DataView` per append; the view over the builder's scratch buffer is kept).
+   */
+  #builtBatch(bytes: Uint8Array, compression: number): IncomingBatch {
+    if (this.#scratchView?.buffer !== bytes.buffer) this.#scratchView = new DataView(bytes.buffer);
+    const view = this.#scratchView;
+    const at = bytes.byteOffset;
+    const maxTimestamp = readInt64(view, at + L.MAX_TIMESTAMP_OFFSET);
+    const producerId = readInt64(view, at + L.PRODUCER_ID_OFFSET);
+    assert(maxTimestamp !== undefined && producerId !== undefined, 'the builder wrote an unsafe int64');
+    return {
+      bytes,
+      position: 0,
+      compression,
+      lastOffsetDelta: view.getInt32(at + L.LAST_OFFSET_DELTA_OFFSET),
+      recordCount: view.getInt32(at + L.RECORDS_COUNT_OFFSET),
+      maxTimestamp,
+      producerId,
+      producerEpoch: view.getInt16(at + L.PRODUCER_EPOCH_OFFSET),
+      baseSequence: view.getInt32(at + L.BASE_SEQUENCE_OFFSET),
+    };
   }
 
   /**
@@ -313,57 +360,52 @@ export class Log extends EventEmitter<LogEvents> {
       const duplicate = this.#duplicateOf(batches[0]!);
       if (duplicate !== undefined) return duplicate;
     }
-    for (const batch of batches) this.#checkTimestamps(new DefaultRecordBatch(batch.bytes), nowMs);
+    for (const batch of batches) this.#checkTimestamps(batch.bytes, batch.maxTimestamp, nowMs);
     const { chunks, appended, size } = layoutChunks(items, this.endOffset, L.BASE_OFFSET_LENGTH);
     if (size > this.#config.segmentBytes) {
       throw new RecordTooLargeError(`append of ${size} bytes exceeds segmentBytes ${this.#config.segmentBytes}`, { expected: this.#config.segmentBytes, actual: size });
     }
     await this.#holdingAppends(() => this.#local.appendVerified(chunks, appended, verify));
-    return this.#afterAppend(items, appended, size, durability);
+    const lastOffset = appended[appended.length - 1]!.lastOffset;
+    this.#afterWrite(batches[0]!, lastOffset, appended[0]!.maxTimestamp, this.#config.clock.nowMs());
+    let records = 0;
+    for (const batch of batches) records += batch.recordCount;
+    this.#recordAppend(batches.length, records, size);
+    await this.#durableWait(durability);
+    return { baseOffset: appended[0]!.lastOffset - batches[0]!.lastOffsetDelta, lastOffset };
   }
 
   /** The original offsets when `batch` retries one its idempotent producer already wrote. */
   #duplicateOf(batch: IncomingBatch): AppendResult | undefined {
-    const duplicate = this.#producers.check(producerBatch(batch));
+    const duplicate = this.#producers.check(batch);
     if (duplicate === undefined) return undefined;
     this.#counters.duplicateBatches++;
     return { baseOffset: duplicate.lastOffset - duplicate.offsetDelta, lastOffset: duplicate.lastOffset, duplicate: true };
   }
 
-  /** After the write: producer state, counters, waiting readers, then the durability wait. */
-  async #afterAppend(items: { batch: IncomingBatch }[], appended: AppendedBatch[], size: number, durability: Durability): Promise<AppendResult> {
-    const first = items[0]!.batch;
-    const lastOffset = appended[appended.length - 1]!.lastOffset;
-    this.#producers.update(producerBatch(first), lastOffset, appended[0]!.maxTimestamp, this.#config.clock.nowMs());
-    this.#recordAppend(items, size);
-    await this.#waitDurable(durability);
-    return { baseOffset: appended[0]!.lastOffset - first.lastOffsetDelta, lastOffset };
+  /** After the write: the producer state learns the batch (only one with a producer id has any). */
+  #afterWrite(first: IncomingBatch, lastOffset: number, maxTimestamp: number, nowMs: number): void {
+    if (first.producerId >= 0) this.#producers.update(first, lastOffset, maxTimestamp, nowMs);
   }
 
-  #recordAppend(items: { batch: IncomingBatch }[], size: number): void {
+  /** Counters, then waiting readers. */
+  #recordAppend(batches: number, records: number, size: number): void {
     const c = this.#counters;
     c.bytesAppended += size;
-    c.batchesAppended += items.length;
-    for (const { batch } of items) c.recordsAppended += batch.recordCount;
+    c.batchesAppended += batches;
+    c.recordsAppended += records;
     this.#appendedBytes += size;
-    this.#purgatory.notify(this.#appendedBytes);
+    if (this.#purgatory.size > 0) this.#purgatory.notify(this.#appendedBytes);
   }
 
-  /** Durability wait and Kafka's flush-in-append-path rule. */
-  async #waitDurable(durability: Durability): Promise<void> {
-    if (this.endOffset - this.recoveryPoint >= this.#config.flushIntervalMessages) {
-      await this.flush();
-    } else if (durability === 'fsync') {
-      const started = performance.now();
-      try {
-        await this.#groupCommit.request();
-      } catch (error) {
-        const failure = isLogStorageError(error) ? error : ioError('fsync', this.dir, error);
-        this.#fail(failure);
-        throw failure;
-      }
-      this.#counters.groupCommitLatency.add(performance.now() - started);
-    }
+  /**
+   * The durability wait, or `undefined` when there is none (not an async function: each async layer
+   * costs the append path a promise and a microtask turn). Kafka's flush-in-append-path rule first;
+   * an fsync failure has already failed the log and is typed (see the `GroupCommit` in the constructor).
+   */
+  #durableWait(durability: Durability): Promise<void> | undefined {
+    if (this.endOffset - this.recoveryPoint >= this.#config.flushIntervalMessages) return this.flush();
+    return durability === 'fsync' ? this.#groupCommit.request() : undefined;
   }
 
   #durabilityOption(value: Durability | undefined): Durability {
@@ -391,10 +433,10 @@ export class Log extends EventEmitter<LogEvents> {
    * Kafka's timestamp bounds (`message.timestamp.before/after.max.ms`), checked per record when set (this
    * decompresses a compressed batch). Without an upper bound, a timestamp far ahead gets a warning.
    */
-  #checkTimestamps(batch: DefaultRecordBatch, nowMs: number): void {
+  #checkTimestamps(bytes: Uint8Array, maxTimestamp: number, nowMs: number): void {
     const { messageTimestampBeforeMaxMs: before, messageTimestampAfterMaxMs: after } = this.#config;
     if (Number.isFinite(before) || Number.isFinite(after)) {
-      for (const record of batch.records()) {
+      for (const record of new DefaultRecordBatch(bytes).records()) {
         if (record.timestamp < nowMs - before || record.timestamp > nowMs + after) {
           throw new InvalidTimestampError(`record timestamp ${record.timestamp} is outside [now - ${before}, now + ${after}]`, {
             expected: [nowMs - before, nowMs + after],
@@ -402,13 +444,13 @@ export class Log extends EventEmitter<LogEvents> {
           });
         }
       }
-    } else if (batch.maxTimestamp > nowMs + FUTURE_TIMESTAMP_WARNING_MS && this.#warnedSegment !== this.#local.active.baseOffset) {
+    } else if (maxTimestamp > nowMs + FUTURE_TIMESTAMP_WARNING_MS && this.#warnedSegment !== this.#local.active.baseOffset) {
       this.#warnedSegment = this.#local.active.baseOffset;
       this.emit('warning', {
         code: 'FUTURE_TIMESTAMP',
-        message: `a record timestamp ${batch.maxTimestamp} is more than a day ahead of the clock (${nowMs}); its segment will not expire by time retention until then`,
+        message: `a record timestamp ${maxTimestamp} is more than a day ahead of the clock (${nowMs}); its segment will not expire by time retention until then`,
         offset: this.endOffset,
-        timestamp: batch.maxTimestamp,
+        timestamp: maxTimestamp,
       });
     }
   }
@@ -459,7 +501,7 @@ export class Log extends EventEmitter<LogEvents> {
     const from = this.#snapshots.load(this.endOffset, this.#producers, nowMs) ?? this.startOffset;
     this.#local.forEachBatchFrom(from, (batch: RecordBatch) => {
       if (batch.magic === L.MAGIC_V2 && batch.producerId >= 0 && !batch.isControl && batch.lastOffset >= from) {
-        this.#producers.update(producerBatch(incomingOf(batch as DefaultRecordBatch)), batch.lastOffset, batch.maxTimestamp, nowMs);
+        this.#producers.update(incomingOf(batch as DefaultRecordBatch), batch.lastOffset, batch.maxTimestamp, nowMs);
       }
     });
   }
@@ -849,10 +891,6 @@ function incomingOf(batch: DefaultRecordBatch): IncomingBatch {
     producerEpoch: batch.producerEpoch,
     baseSequence: batch.baseSequence,
   };
-}
-
-function producerBatch(batch: IncomingBatch): ProducerBatch {
-  return { producerId: batch.producerId, producerEpoch: batch.producerEpoch, baseSequence: batch.baseSequence, lastOffsetDelta: batch.lastOffsetDelta };
 }
 
 /**
