@@ -15,6 +15,7 @@ type Bench = { run: (options: BenchOptions) => Promise<BenchRow[]> };
 
 const BENCHES: (() => Promise<Bench>)[] = [
   () => import('./record/encode-decode.bench.js'),
+  () => import('./record/crc.bench.js'),
   () => import('./log/append.bench.js'),
   () => import('./log/read.bench.js'),
   () => import('./log/group-commit.bench.js'),

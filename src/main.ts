@@ -30,7 +30,7 @@ export type { RecordBatch, BatchSource } from './record/record-batch.js';
 export { LegacyRecordBatch } from './record/legacy-record-batch.js';
 export type { LogRecord, RecordHeader, RecordInput, HeaderInput, BytesInput } from './record/record.js';
 export type { TimestampType } from './record/layout.js';
-export { crc32c, crc32 } from './record/crc32c.js';
+export { crc32c, crc32, crc32cBackend } from './record/crc32c.js';
 
 export { CompressionType } from './compression/codec.js';
 export type { CompressionCodec, CompressionId, CompressionName } from './compression/codec.js';

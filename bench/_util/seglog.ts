@@ -8,6 +8,6 @@ import type * as Seglog from '../../src/main.js';
 
 const seglog: typeof Seglog = process.env['SEGLOG_BENCH_SRC'] === '1' ? await import('../../src/main.js') : await import('seglog');
 
-export const { Log, RecordBatchBuilder, encodeBatch, decodeBatches } = seglog;
+export const { Log, RecordBatchBuilder, encodeBatch, decodeBatches, crc32c, crc32cBackend } = seglog;
 export type Log = Seglog.Log;
 export type { CompressionName, LogOptions } from '../../src/main.js';

@@ -66,6 +66,17 @@ export interface CompressionCodec {
    */
   compress(input: Uint8Array, options?: CompressOptions): Uint8Array;
   /**
+   * Most bytes {@link compressInto} writes for `inputBytes` of input. Present with `compressInto` only.
+   */
+  compressBound?(inputBytes: number): number;
+  /**
+   * Compresses `input` into `output` from `offset` on (which must have `compressBound(input.byteLength)`
+   * bytes of room) and returns the end of what it wrote: the record batch builder compresses straight
+   * behind a batch header in a reused buffer, with no allocation and no copy. Optional: codecs whose
+   * library only returns new buffers leave it out, and callers fall back to {@link compress}.
+   */
+  compressInto?(input: Uint8Array, output: Uint8Array, offset: number, options?: CompressOptions): number;
+  /**
    * Decompresses a whole stream (`input` may be a view at any offset). Output never exceeds
    * `context.maxBytes`, and hostile input makes no codec allocate more than about twice that, apart from
    * libzstd's streaming window (at most 128 MiB, its default limit; see zstd.ts).

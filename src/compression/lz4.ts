@@ -101,34 +101,53 @@ function headerChecksum(frame: Uint8Array, descriptorEnd: number, legacy: boolea
   return (xxhash32(frame.subarray(legacy ? 0 : DESCRIPTOR_OFFSET, descriptorEnd)) >>> 8) & 0xff;
 }
 
-/** Writes a Kafka LZ4 frame (header `04 22 4D 18 60 40 82`, or `... 1A` for magic 0). */
-function compressFrame(input: Uint8Array, options: CompressOptions = {}): Uint8Array {
+/** Most bytes a Kafka LZ4 frame of `inputBytes` takes: header, every block at the library's bound, end mark. */
+function frameBound(inputBytes: number): number {
+  const blocks = Math.ceil(inputBytes / KAFKA_BLOCK_BYTES);
+  return KAFKA_HEADER_BYTES + blocks * (BLOCK_SIZE_BYTES + lz4().bindings.compressBound(KAFKA_BLOCK_BYTES)) + END_MARK_BYTES;
+}
+
+function writeUint32LE(out: Uint8Array, at: number, value: number): void {
+  out[at] = value & 0xff;
+  out[at + 1] = (value >>> 8) & 0xff;
+  out[at + 2] = (value >>> 16) & 0xff;
+  out[at + 3] = value >>> 24;
+}
+
+/**
+ * Writes a Kafka LZ4 frame (header `04 22 4D 18 60 40 82`, or `... 1A` for magic 0) of `input` into `out`
+ * from `start`, which has {@link frameBound} bytes of room; returns the end.
+ */
+function compressFrameInto(input: Uint8Array, out: Uint8Array, start: number, options: CompressOptions = {}): number {
   const level = resolveLevel(LZ4_LEVELS, options.level);
   const { bindings } = lz4();
-  const blocks = Math.ceil(input.byteLength / KAFKA_BLOCK_BYTES);
-  const capacity = KAFKA_HEADER_BYTES + blocks * (BLOCK_SIZE_BYTES + bindings.compressBound(KAFKA_BLOCK_BYTES)) + END_MARK_BYTES;
-  const out = Buffer.allocUnsafe(capacity);
-  out.writeUInt32LE(MAGIC, 0);
-  out[FLG_OFFSET] = KAFKA_FLG;
-  out[BD_OFFSET] = KAFKA_BD;
-  out[KAFKA_HEADER_BYTES - 1] = headerChecksum(out, KAFKA_HEADER_BYTES - 1, options.magic === 0);
-  let at = KAFKA_HEADER_BYTES;
+  writeUint32LE(out, start, MAGIC);
+  out[start + FLG_OFFSET] = KAFKA_FLG;
+  out[start + BD_OFFSET] = KAFKA_BD;
+  out[start + KAFKA_HEADER_BYTES - 1] = headerChecksum(out.subarray(start), KAFKA_HEADER_BYTES - 1, options.magic === 0);
+  let at = start + KAFKA_HEADER_BYTES;
   for (let from = 0; from < input.byteLength; from += KAFKA_BLOCK_BYTES) {
     const chunk = input.subarray(from, Math.min(from + KAFKA_BLOCK_BYTES, input.byteLength));
     const target = out.subarray(at + BLOCK_SIZE_BYTES);
     const n = level === FAST_LEVEL ? bindings.compress(chunk, target) : bindings.compressHC(chunk, target);
     if (n > 0 && n < chunk.byteLength) {
-      out.writeUInt32LE(n, at);
+      writeUint32LE(out, at, n);
       at += BLOCK_SIZE_BYTES + n;
     } else {
       // Kafka stores a block uncompressed when compression does not shrink it (`compressedLength >= size`).
-      out.writeUInt32LE((chunk.byteLength | UNCOMPRESSED_FLAG) >>> 0, at);
+      writeUint32LE(out, at, (chunk.byteLength | UNCOMPRESSED_FLAG) >>> 0);
       out.set(chunk, at + BLOCK_SIZE_BYTES);
       at += BLOCK_SIZE_BYTES + chunk.byteLength;
     }
   }
-  out.writeUInt32LE(0, at);
-  return out.subarray(0, at + END_MARK_BYTES);
+  writeUint32LE(out, at, 0);
+  return at + END_MARK_BYTES;
+}
+
+/** A Kafka LZ4 frame of `input` in a new buffer (a view of the used part). */
+function compressFrame(input: Uint8Array, options: CompressOptions = {}): Uint8Array {
+  const out = Buffer.allocUnsafe(frameBound(input.byteLength));
+  return out.subarray(0, compressFrameInto(input, out, 0, options));
 }
 
 interface FrameHeader {
@@ -257,5 +276,8 @@ export const lz4Codec: CompressionCodec = Object.freeze({
   id: 3,
   name: 'lz4',
   compress: (input: Uint8Array, options?: CompressOptions) => compressFrame(input, options),
+  compressBound: frameBound,
+  compressInto: (input: Uint8Array, output: Uint8Array, offset: number, options?: CompressOptions) =>
+    compressFrameInto(input, output, offset, options),
   decompress: (input: Uint8Array, context: DecompressContext) => wrapLibraryErrors('lz4', () => decompressFrame(input, context)),
 });
