@@ -106,8 +106,70 @@ function readLength(bytes: Uint8Array, cursor: Cursor, end: number, ctx: RecordC
 /**
  * Parses the record at `cursor.position`, advancing the cursor past it. Throws `CorruptRecordError` for any
  * varint, length or bound that does not hold, and when the fields do not consume exactly `length` bytes.
+ *
+ * The common record (every varint of one or two bytes, no headers) is read inline first, with no call per
+ * field: V8 did not inline the varint readers into this hot loop (profiled at ~15% of a batch read as
+ * calls). The inline read checks only what it needs to stay correct: each field starts where the last
+ * ended, so if every length is sane and the last field ends exactly at the record's declared end, no
+ * read strayed outside the record. Anything else (long varints, headers, any inconsistency) is parsed
+ * again from the start by the general parser, which reports the precise error.
  */
 export function parseRecord(bytes: Uint8Array, cursor: Cursor, end: number, ctx: RecordContext): LogRecord {
+  const start = cursor.position;
+  let p = start;
+  let raw = bytes[p++]!;
+  if (raw >= 0x80) raw = (raw & 0x7f) | (bytes[p++]! < 0x80 ? bytes[p - 1]! << 7 : NOT_SHORT);
+  const bodyLength = (raw >>> 1) ^ -(raw & 1);
+  const bodyEnd = p + bodyLength;
+  if (raw < NOT_SHORT && bodyLength >= MIN_BODY && bodyEnd <= end) {
+    p++; // attributes: unused
+    raw = bytes[p++]!;
+    if (raw >= 0x80) raw = (raw & 0x7f) | (bytes[p++]! < 0x80 ? bytes[p - 1]! << 7 : NOT_SHORT);
+    const timestampDelta = (raw >>> 1) ^ -(raw & 1);
+    let wide = raw;
+    raw = bytes[p++]!;
+    if (raw >= 0x80) raw = (raw & 0x7f) | (bytes[p++]! < 0x80 ? bytes[p - 1]! << 7 : NOT_SHORT);
+    const offsetDelta = (raw >>> 1) ^ -(raw & 1);
+    wide |= raw;
+    raw = bytes[p++]!;
+    if (raw >= 0x80) raw = (raw & 0x7f) | (bytes[p++]! < 0x80 ? bytes[p - 1]! << 7 : NOT_SHORT);
+    const keyLength = (raw >>> 1) ^ -(raw & 1);
+    wide |= raw;
+    const keyStart = p;
+    if (keyLength > 0) p += keyLength;
+    raw = bytes[p++]!;
+    if (raw >= 0x80) raw = (raw & 0x7f) | (bytes[p++]! < 0x80 ? bytes[p - 1]! << 7 : NOT_SHORT);
+    const valueLength = (raw >>> 1) ^ -(raw & 1);
+    wide |= raw;
+    const valueStart = p;
+    if (valueLength > 0) p += valueLength;
+    const headerCount = bytes[p++];
+    const timestamp = ctx.logAppendTime >= 0 ? ctx.logAppendTime : ctx.baseTimestamp + timestampDelta;
+    const sane = offsetDelta >= 0 && keyLength >= -1 && valueLength >= -1 && Number.isSafeInteger(timestamp);
+    if (wide < NOT_SHORT && p === bodyEnd && headerCount === 0 && sane) {
+      cursor.position = p;
+      return {
+        offset: ctx.baseOffset + offsetDelta,
+        timestamp,
+        key: keyLength < 0 ? null : bytes.subarray(keyStart, keyStart + keyLength),
+        value: valueLength < 0 ? null : bytes.subarray(valueStart, valueStart + valueLength),
+        headers: NO_HEADERS,
+      };
+    }
+  }
+  return parseRecordGeneral(bytes, cursor, end, ctx);
+}
+
+/**
+ * Marks a varint of more than two bytes in the inline reader (above any two-byte value, 0x3fff): such a
+ * record goes to the general parser.
+ */
+const NOT_SHORT = 0x10000;
+/** The smallest record body: attributes, timestamp delta, offset delta, key and value lengths, header count. */
+const MIN_BODY = 6;
+
+/** The field-by-field parser: every record shape, precise errors. Exported for the differential test. */
+export function parseRecordGeneral(bytes: Uint8Array, cursor: Cursor, end: number, ctx: RecordContext): LogRecord {
   const start = cursor.position;
   const bodyLength = readVarint(bytes, cursor, end);
   if (bodyLength === undefined || bodyLength < 1) corrupt(ctx, 'bad record length', start);
