@@ -71,6 +71,29 @@ describe('durable appends with group commit', () => {
     await reopened.append([{ value: 'again' }]);
     await reopened.close();
   });
+
+  it('a failed fsync rejects every append it covered with one typed error; the log fails once', async () => {
+    const faulty = new FaultyFileSystem();
+    const log = await Log.open(tempDir(), { fileSystem: faulty });
+    await log.append([{ value: 'kept' }]);
+    const failures: Error[] = [];
+    log.on('failed', (error) => failures.push(error));
+    faulty.inject({ op: 'syncData', path: /\.log$/, code: 'EIO' });
+    // Issued in one tick while the group commit still waits out the turn after fsync 1: all 9 share fsync 2.
+    const first = log.append([{ value: 'first' }]).catch((e: unknown) => e);
+    const covered = Array.from({ length: 8 }, (_, i) => log.append([{ value: `v${i}` }]).catch((e: unknown) => e));
+    const firstError = await first;
+    const errors = await Promise.all(covered);
+    expect(firstError).toMatchObject({ code: 'ERR_IO' });
+    expect(errors.map((e) => (e as { code: string }).code)).toEqual(Array(8).fill('ERR_IO'));
+    expect(new Set([firstError, ...errors]).size).toBe(1);
+    expect(failures).toEqual([firstError]);
+    const m = log.metrics().groupCommit;
+    expect(m).toMatchObject({ syncs: 2, appends: 10 });
+    expect(m.latency.count).toBe(1); // only acknowledged appends are sampled
+    await expect(log.append([{ value: 'refused' }])).rejects.toMatchObject({ code: 'ERR_LOG_FAILED' });
+    log.abandon();
+  });
 });
 
 describe('optimistic concurrency', () => {
