@@ -19,7 +19,8 @@
  * Without SSE4.2 (another architecture, an old x86) the addon reports `hardware: false` and computes with
  * slicing-by-8 tables; the JS side then prefers other backends (see src/record/crc32c.ts).
  */
-#include <node_api.h>
+#include "seglog.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -136,39 +137,17 @@ static uint32_t crc32c(const uint8_t *p, size_t n, int force_software) {
   return update_software(crc, p, n) ^ 0xFFFFFFFFu;
 }
 
-/* Reads argument `i` as a non-negative integer no larger than `max`; `fallback` when it is undefined. */
-static int integer_arg(napi_env env, napi_value value, size_t fallback, size_t max, size_t *out) {
-  napi_valuetype type;
-  if (napi_typeof(env, value, &type) != napi_ok) return 0;
-  if (type == napi_undefined) {
-    *out = fallback;
-    return 1;
-  }
-  double d;
-  if (type != napi_number || napi_get_value_double(env, value, &d) != napi_ok) return 0;
-  if (!(d >= 0) || d > (double)max || d != (double)(size_t)d) return 0;
-  *out = (size_t)d;
-  return 1;
-}
+uint32_t seglog_crc32c(const uint8_t *p, size_t n) { return crc32c(p, n, 0); }
 
 /* crc32c(bytes: Uint8Array, start?: number, end?: number, software?: boolean) -> number */
 static napi_value js_crc32c(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  for (size_t i = argc; i < 4; i++) napi_get_undefined(env, &argv[i]);
-  napi_typedarray_type type;
-  size_t length = 0;
-  void *data = NULL;
-  bool is_typed = false;
-  napi_is_typedarray(env, argv[0], &is_typed);
-  if (!is_typed || napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok ||
-      type != napi_uint8_array) {
-    napi_throw_type_error(env, "ERR_INVALID_ARGUMENT", "crc32c: bytes must be a Uint8Array");
-    return NULL;
-  }
+  if (!seglog_args(env, info, 4, argv)) return NULL;
+  const uint8_t *data;
+  size_t length;
+  if (!seglog_bytes_arg(env, argv[0], "crc32c: bytes must be a Uint8Array", &data, &length)) return NULL;
   size_t start, end;
-  if (!integer_arg(env, argv[2], length, length, &end) || !integer_arg(env, argv[1], 0, end, &start)) {
+  if (!seglog_integer_arg(env, argv[2], length, length, &end) || !seglog_integer_arg(env, argv[1], 0, end, &start)) {
     napi_throw_range_error(env, "ERR_INVALID_ARGUMENT", "crc32c: start and end must be integers, 0 <= start <= end <= length");
     return NULL;
   }
@@ -177,11 +156,11 @@ static napi_value js_crc32c(napi_env env, napi_callback_info info) {
   napi_typeof(env, argv[3], &flag_type);
   if (flag_type == napi_boolean) napi_get_value_bool(env, argv[3], &software);
   napi_value result;
-  napi_create_uint32(env, crc32c((const uint8_t *)data + start, end - start, software), &result);
+  napi_create_uint32(env, crc32c(data + start, end - start, software), &result);
   return result;
 }
 
-static napi_value init(napi_env env, napi_value exports) {
+void seglog_crc32c_init(napi_env env, napi_value exports) {
   build_slice_tables();
   build_shift_tables(long_shift, LONG_LANE);
   build_shift_tables(short_shift, SHORT_LANE);
@@ -194,7 +173,4 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "crc32c", fn);
   napi_get_boolean(env, have_hardware, &hardware);
   napi_set_named_property(env, exports, "hardware", hardware);
-  return exports;
 }
-
-NAPI_MODULE_INIT() { return init(env, exports); }

@@ -48,7 +48,6 @@ function withoutFsync(inner: FileSystem): FileSystem {
     read: (into, position) => h.read(into, position),
     write: (bytes, position) => h.write(bytes, position),
     writev: (chunks, position) => h.writev(chunks, position),
-    writevAsync: (chunks, position) => h.writevAsync(chunks, position),
     truncate: (size) => h.truncate(size),
     sync: async () => undefined,
     syncData: async () => undefined,

@@ -32,11 +32,6 @@ export interface FileHandle {
   write(bytes: Uint8Array, position: number): void;
   /** Writes all of `chunks`, back to back, starting at `position`, in as few system calls as possible. */
   writev(chunks: readonly Uint8Array[], position: number): void;
-  /**
-   * Writes all of `chunks` at `position` on the thread pool, so the calling thread can work meanwhile
-   * (`appendBatch` checks CRCs while its bytes are being written).
-   */
-  writevAsync(chunks: readonly Uint8Array[], position: number): Promise<void>;
   /** Sets the file's length, shrinking or extending (with zeros) it. */
   truncate(size: number): void;
   /** fsync: data and metadata on stable storage. */

@@ -95,20 +95,7 @@ class NodeFileHandle implements FileHandle {
       if (written > 0) pending[0] = pending[0]!.subarray(written);
     }
   }
-  async writevAsync(chunks: readonly Uint8Array[], position: number): Promise<void> {
-    let pending = chunks.filter((c) => c.byteLength > 0);
-    while (pending.length > 0) {
-      const slice = pending.slice(0, 1024);
-      let written = await new Promise<number>((resolve, reject) =>
-        fs.writev(this.#fd, slice, position, (error, n) => (error ? reject(error) : resolve(n))),
-      );
-      position += written;
-      let i = 0;
-      while (i < pending.length && written >= pending[i]!.byteLength) written -= pending[i++]!.byteLength;
-      pending = pending.slice(i);
-      if (written > 0) pending[0] = pending[0]!.subarray(written);
-    }
-  }
+
   truncate(size: number): void {
     fs.ftruncateSync(this.#fd, size);
   }

@@ -95,7 +95,7 @@ export class LocalLog {
    * `append` with the write on the thread pool while `verify` (the caller's CRC checks) runs here; nothing
    * is visible until both succeed. The caller keeps every other append out until this settles.
    */
-  async appendVerified(chunks: readonly Uint8Array[], batches: readonly AppendedBatch[], verify: () => void): Promise<void> {
+  async appendVerified(chunks: readonly Uint8Array[], batches: readonly AppendedBatch[], verify: () => Promise<void> | undefined): Promise<void> {
     this.#rollFor(batches, this.config.clock.nowMs());
     await this.active.appendVerified(chunks, batches, verify);
     this.#endOffset = batches[batches.length - 1]!.lastOffset + 1;

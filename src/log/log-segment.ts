@@ -218,26 +218,28 @@ export class LogSegment {
   }
 
   /**
-   * `append`, with the write on the thread pool while `verify` runs on this thread (it checks the
-   * caller's CRCs). Nothing becomes visible unless both succeed; on failure the written bytes are cut.
-   * The caller keeps other appends out until this settles.
+   * `append` of bytes still being verified: `verify` either checks them at once (and may throw before
+   * anything is written) or returns the promise of a check running on the thread pool, which the write
+   * here overlaps. Nothing becomes visible unless both succeed; on failure the written bytes are cut. The
+   * caller keeps other appends out until this settles.
    */
-  async appendVerified(chunks: readonly Uint8Array[], batches: readonly AppendedBatch[], verify: () => void): Promise<number> {
+  async appendVerified(chunks: readonly Uint8Array[], batches: readonly AppendedBatch[], verify: () => Promise<void> | undefined): Promise<number> {
     this.#checkRange(batches);
-    const writing = this.log.appendUncommitted(chunks);
-    let invalid: unknown;
-    try {
-      verify();
-    } catch (error) {
-      invalid = error;
-    }
+    const verifying = verify();
     let position: number;
     try {
-      position = await writing;
+      position = this.log.writeUncommitted(chunks);
     } catch (error) {
+      await verifying?.catch(() => undefined); // the thread-pool work still reads the caller's bytes
       throw this.#afterFailedWrite(error);
     }
-    if (invalid !== undefined) throw this.#afterFailedWrite(invalid);
+    if (verifying !== undefined) {
+      try {
+        await verifying;
+      } catch (error) {
+        throw this.#afterFailedWrite(error);
+      }
+    }
     let size = 0;
     for (const batch of batches) size += batch.size;
     this.log.commitAppend(size);

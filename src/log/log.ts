@@ -34,7 +34,7 @@ import * as L from '../record/layout.js';
 import type { LogRecord, RecordInput } from '../record/record.js';
 import { RecordBatchBuilder, type EncodeOptions } from '../record/record-batch-builder.js';
 import { DefaultRecordBatch, type RecordBatch } from '../record/record-batch.js';
-import { frameIncomingBatches, verifyIncomingBatch, type IncomingBatch } from './batch-validation.js';
+import { ASYNC_VERIFY_MIN_BYTES, frameIncomingBatches, verifyIncomingBatch, verifyIncomingBatchesAsync, type IncomingBatch } from './batch-validation.js';
 import { checkConsumerName, ConsumerOffsets } from './consumer-offsets.js';
 import { DirLock } from './dir-lock.js';
 import type { FileRecords } from './file-records.js';
@@ -354,9 +354,17 @@ export class Log extends EventEmitter<LogEvents> {
     this.#checkExpectedOffset(options.expectedOffset);
     const nowMs = this.#config.clock.nowMs();
     const items = batches.map((batch) => ({ bytes: batch.bytes, batch }));
-    const verify = (): void => items.forEach((item) => verifyIncomingBatch(item.batch));
+    let verified = false;
+    const verifyNow = (): undefined => {
+      if (!verified) for (const batch of batches) verifyIncomingBatch(batch);
+      verified = true;
+      return undefined;
+    };
+    // Large inputs are verified on the thread pool while they are written (see batch-validation.ts).
+    const verify = (): Promise<void> | undefined =>
+      (!verified && bytes.byteLength >= ASYNC_VERIFY_MIN_BYTES ? verifyIncomingBatchesAsync(bytes, batches) : undefined) ?? verifyNow();
     if (batches[0]!.producerId >= 0) {
-      verify(); // a corrupt batch must not pass for a duplicate
+      verifyNow(); // a corrupt batch must not pass for a duplicate
       const duplicate = this.#duplicateOf(batches[0]!);
       if (duplicate !== undefined) return duplicate;
     }

@@ -111,16 +111,17 @@ export class SegmentFile {
   }
 
   /**
-   * Writes `chunks` at the logical end on the thread pool without moving the end: readers cannot see the
-   * bytes until `commitAppend`. Returns the position written at. The caller keeps every other write out
-   * until it commits or discards.
+   * Writes `chunks` at the logical end without moving the end: readers cannot see the bytes until
+   * `commitAppend`. Returns the position written at. The caller keeps every other write out until it
+   * commits or discards (`appendBatch` verifies the bytes on the thread pool meanwhile).
    */
-  async appendUncommitted(chunks: readonly Uint8Array[]): Promise<number> {
+  writeUncommitted(chunks: readonly Uint8Array[]): number {
     const handle = this.#open();
     const position = this.#size;
     this.#checkedLength(chunks);
     try {
-      await handle.writevAsync(chunks, position);
+      if (chunks.length === 1) handle.write(chunks[0]!, position);
+      else handle.writev(chunks, position);
     } catch (error) {
       throw ioError('write', this.#path, error);
     }
@@ -135,7 +136,7 @@ export class SegmentFile {
     return bytes;
   }
 
-  /** Makes `bytes` written by `appendUncommitted` part of the file. */
+  /** Makes `bytes` written by `writeUncommitted` part of the file. */
   commitAppend(bytes: number): void {
     this.#size += bytes;
   }

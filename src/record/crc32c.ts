@@ -2,8 +2,8 @@
  * Checksums of Kafka's record formats: CRC-32C (Castagnoli) for magic v2 batches, CRC-32 (IEEE) for legacy
  * v0/v1 messages.
  *
- * CRC-32C backends, fastest first (measured on this project's 2-core x86_64 machine, `node
- * .scratch`-style loop over random buffers; see `bench/record/crc.bench.ts`):
+ * CRC-32C backends, fastest first (measured on this project's 2-core x86_64 machine over seeded random
+ * buffers, `node --import tsx bench/record/crc.bench.ts`):
  *
  * | backend                                  | 110 KB (one 1000 x 100 B batch) | 1 MiB     |
  * | ---------------------------------------- | ------------------------------- | --------- |
@@ -20,6 +20,7 @@
  * CRC-32 (IEEE) is only for legacy messages read from old directories: `@node-rs/crc32` or `crc-32`.
  */
 import { createRequire } from 'node:module';
+import { nativeAddon } from '../addon.js';
 
 type CrcFunction = (input: Uint8Array) => number;
 type RangeCrcFunction = (input: Uint8Array, start: number, end: number) => number;
@@ -31,33 +32,11 @@ interface Backends {
   crc32cName: 'seglog-native' | 'seglog-native-software' | '@node-rs/crc32' | 'crc-32';
 }
 
-interface Addon {
-  crc32c(bytes: Uint8Array, start: number, end: number): number;
-  readonly hardware: boolean;
-}
-
-/**
- * Where node-gyp puts the addon, relative to this module: `dist/index.js` (built package) and
- * `src/record/crc32c.ts` (sources under tsx or vitest) sit one and two levels below the package root.
- */
-const ADDON_PATHS = ['../build/Release/seglog_native.node', '../../build/Release/seglog_native.node'];
-
 let backends: Backends | undefined;
-
-function loadAddon(require: NodeRequire): Addon | undefined {
-  for (const candidate of ADDON_PATHS) {
-    try {
-      return require(candidate) as Addon;
-    } catch {
-      // not built here (or not for this platform): try the next place, then the other backends
-    }
-  }
-  return undefined;
-}
 
 function load(): Backends {
   const require = createRequire(import.meta.url);
-  const addon = loadAddon(require);
+  const addon = nativeAddon();
   let nodeRs: { crc32c: CrcFunction; crc32: CrcFunction } | undefined;
   try {
     nodeRs = require('@node-rs/crc32') as { crc32c: CrcFunction; crc32: CrcFunction };

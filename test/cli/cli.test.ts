@@ -109,7 +109,7 @@ describe('seglog command line', () => {
     const out = execFileSync('npm', ['run', '--silent', 'bench', '--', '--tiny', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000, stdio: ['ignore', 'pipe', 'ignore'] });
     const { machine, rows } = JSON.parse(out) as { machine: string; rows: { group: string; value: number }[] };
     expect(machine).toMatch(/cores/);
-    expect(new Set(rows.map((r) => r.group))).toEqual(new Set(['record', 'append', 'read', 'durability', 'tail', 'open', 'index', 'codec']));
+    expect(new Set(rows.map((r) => r.group))).toEqual(new Set(['record', 'crc', 'append', 'read', 'durability', 'tail', 'open', 'index', 'codec']));
     expect(rows.every((r) => Number.isFinite(r.value))).toBe(true);
   });
 });

@@ -149,10 +149,6 @@ class FaultyHandle implements FileHandle {
   writev(chunks: readonly Uint8Array[], position: number): void {
     this.#write(chunks, position);
   }
-  async writevAsync(chunks: readonly Uint8Array[], position: number): Promise<void> {
-    await Promise.resolve();
-    this.#write(chunks, position);
-  }
   #write(chunks: readonly Uint8Array[], position: number): void {
     const fault = this.fs.check('write', this.path);
     if (fault === undefined) {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  crc32c,
   encodeBatch,
   InvalidArgumentError,
   Log,
@@ -150,6 +151,31 @@ describe('Log: append, read, roll, reopen', () => {
     expect((await readAll(log)).map((r) => text(r.value))).toEqual(['keep']);
     await expect(log.append([{ value: 'y'.repeat(2000) }])).rejects.toBeInstanceOf(RecordTooLargeError);
     await expect(log.append([])).rejects.toBeInstanceOf(InvalidArgumentError);
+    await log.close();
+  });
+
+  it('appendBatch of large inputs (verified on the thread pool while written): bad CRC, bad record framing under a valid CRC, a bad second batch', async () => {
+    const log = await Log.open(tempDir(), { maxMessageBytes: 4 << 20 });
+    await log.append([{ value: 'keep' }]);
+    const records = Array.from({ length: 2000 }, (_, i) => ({ value: Buffer.alloc(100, i % 256) }));
+    const good = Buffer.from(encodeBatch(records)); // ~210 KB: above the 64 KiB threshold of the async check
+    const badCrc = Buffer.from(good);
+    badCrc[badCrc.length - 5]! ^= 1;
+    // A record length changed and the CRC recomputed: only the record walk can tell.
+    const badFraming = Buffer.from(good);
+    badFraming[61] = badFraming[61]! + 2; // the first record's length varint (two bytes, low bits first)
+    badFraming.writeUInt32BE(crc32c(badFraming, 21, badFraming.length), 17);
+    const cases: Buffer[] = [badCrc, badFraming, Buffer.concat([good, badCrc]), Buffer.concat([good, badFraming])];
+    for (const input of cases) {
+      const error = await log.appendBatch(input).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CorruptRecordError);
+      expect(log.endOffset).toBe(1);
+      expect(log.size).toBe((await log.read(0)).sizeInBytes);
+    }
+    expect((await readAll(log)).map((r) => text(r.value))).toEqual(['keep']);
+    // The good input still appends after the refused ones, and reads back whole.
+    expect(await log.appendBatch(Buffer.concat([good, good]))).toEqual({ baseOffset: 1, lastOffset: 4000 });
+    expect((await readAll(log)).length).toBe(4001);
     await log.close();
   });
 

@@ -219,6 +219,24 @@ describe('faults from the file system', () => {
     await reopened.close();
   });
 
+  it('ENOSPC while a large appendBatch is verified on the thread pool: typed error, nothing written, later appends succeed', async () => {
+    const faulty = new FaultyFileSystem();
+    const dir = tempDir();
+    const log = await Log.open(dir, { fileSystem: faulty, maxMessageBytes: 4 << 20 });
+    await log.append([{ value: 'one' }]);
+    const big = encodeBatch(Array.from({ length: 1000 }, () => ({ value: Buffer.alloc(100, 7) }))); // > 64 KiB
+    faulty.inject({ op: 'write', path: /\.log$/, code: 'ENOSPC', times: 1, tornBytes: 5000 });
+    const error = await log.appendBatch(big).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LogIoError);
+    expect((error as LogIoError).syscallCode).toBe('ENOSPC');
+    expect(log.endOffset).toBe(1);
+    expect(await log.appendBatch(big)).toEqual({ baseOffset: 1, lastOffset: 1000 });
+    await log.close();
+    const reopened = await Log.open(dir);
+    expect((await values(reopened)).length).toBe(1001);
+    await reopened.close();
+  });
+
   it('fsync failure on flush: typed error and the log refuses writes until reopened', async () => {
     const faulty = new FaultyFileSystem();
     const dir = tempDir();

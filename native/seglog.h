@@ -1,0 +1,34 @@
+/* seglog's native addon: what each file registers, and the argument helpers they share. */
+#ifndef SEGLOG_H
+#define SEGLOG_H
+
+#include <node_api.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Registers crc32c() and `hardware` (crc32c.c). */
+void seglog_crc32c_init(napi_env env, napi_value exports);
+/* Registers recordLengthsEnd() (record-lengths.c). */
+void seglog_record_lengths_init(napi_env env, napi_value exports);
+
+/* Registers verifyBatchesAsync() (verify-batches.c). */
+void seglog_verify_batches_init(napi_env env, napi_value exports);
+
+/* The standard CRC-32C of p[0, n) (crc32c.c). */
+uint32_t seglog_crc32c(const uint8_t *p, size_t n);
+/* The record-length walk (record-lengths.c): the end reached, or -1 - position of the first bad length. */
+double seglog_record_lengths_end(const uint8_t *bytes, size_t start, size_t end, size_t count);
+
+/* The first `n` arguments of a call into argv, missing ones as undefined; 0 if N-API failed. */
+int seglog_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv);
+
+/*
+ * Reads `value` as an integer in [0, max] into *out; `fallback` when it is undefined. Returns 0 (and
+ * throws nothing) when it is neither: the caller throws its own RangeError.
+ */
+int seglog_integer_arg(napi_env env, napi_value value, size_t fallback, size_t max, size_t *out);
+
+/* The bytes of a Uint8Array argument, or 0 after throwing a TypeError (code ERR_INVALID_ARGUMENT). */
+int seglog_bytes_arg(napi_env env, napi_value value, const char *what, const uint8_t **data, size_t *length);
+
+#endif

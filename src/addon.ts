@@ -1,0 +1,46 @@
+/**
+ * seglog's own native addon (`native/`, built by `npm install` with node-gyp into
+ * `build/Release/seglog_native.node`): the per-byte work of the hot paths, CRC-32C and the record-length
+ * walk of `appendBatch` (also on the thread pool). Loaded on first use (STYLE 18); when it is missing (no compiler at install, an
+ * unusual platform) every caller falls back to JS or to another package, so seglog still works, slower.
+ */
+import { createRequire } from 'node:module';
+
+/** What the addon exports (native/addon.c registers it). */
+export interface Addon {
+  /** CRC-32C of `bytes[start, end)` (native/crc32c.c). */
+  crc32c(bytes: Uint8Array, start: number, end: number): number;
+  /** True when `crc32c` runs on the CPU's CRC instruction, false on its table fallback. */
+  readonly hardware: boolean;
+  /**
+   * Walks `count` record length prefixes from `start`: the end of the last record, or `-1 - position` of
+   * the first bad length (native/record-lengths.c).
+   */
+  recordLengthsEnd(bytes: Uint8Array, start: number, end: number, count: number): number;
+  /**
+   * On the thread pool, per batch of `layout` (position, size, record count or -1 triples): the CRC-32C of
+   * the batch from byte 21 on, and its record walk's end relative to the batch (0 when not walked)
+   * (native/verify-batches.c). `bytes` must not change until the promise settles.
+   */
+  verifyBatchesAsync(bytes: Uint8Array, layout: Float64Array): Promise<Float64Array>;
+}
+
+/**
+ * Where node-gyp puts the addon, relative to the module that loads it: `dist/index.js` (built package)
+ * and `src/addon.ts` (sources under tsx or vitest) both sit one level below the package root.
+ */
+const ADDON_PATH = '../build/Release/seglog_native.node';
+
+let addon: Addon | null | undefined;
+
+/** The addon, or `undefined` when it is not built here (the reason is not kept: callers fall back). */
+export function nativeAddon(): Addon | undefined {
+  if (addon === undefined) {
+    try {
+      addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
+    } catch {
+      addon = null;
+    }
+  }
+  return addon ?? undefined;
+}
