@@ -494,7 +494,10 @@ export class Log extends EventEmitter<LogEvents> {
     // The producer state for offsets below the new segment, captured now, written in the background.
     const snapshot = this.#producers.encodeSnapshot();
     this.#background(this.#local.mutex.run(() => this.#snapshots.write(info.baseOffset, snapshot)));
-    this.emit('roll', info);
+    // Emitted once the append that rolled has written its bytes: a roll happens in the middle of an
+    // append, before its write, and a listener that appended from inside the event would reuse the
+    // batch builder's buffer under the outer append.
+    queueMicrotask(() => this.emit('roll', info));
   }
 
   #onFlush(info: { offset: number; durationMs: number }): void {

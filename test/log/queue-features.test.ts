@@ -340,4 +340,26 @@ describe('metrics and events', () => {
     expect(m.endOffset).toBe(20);
     await log.close();
   });
+
+  it('a roll listener that appends from inside the event does not disturb the append that rolled', async () => {
+    for (const durability of ['os', 'fsync'] as const) {
+      const log = await Log.open(tempDir(), { durability, segmentBytes: 300 });
+      const nested: Promise<unknown>[] = [];
+      log.on('roll', () => nested.push(log.append([{ value: 'from-roll-listener' }])));
+      for (let i = 0; i < 10; i++) await log.append([{ value: `outer-${i}`.padEnd(120, '.') }]);
+      await Promise.all(nested);
+      const values: string[] = [];
+      for (let offset = 0; offset < log.endOffset; ) {
+        for (const r of (await log.read(offset)).records()) {
+          values.push(Buffer.from(r.value!).toString());
+          offset = r.offset + 1;
+        }
+      }
+      expect(nested.length).toBeGreaterThan(0);
+      expect(values.filter((v) => v.startsWith('outer-')).map((v) => v.replace(/\.+$/, ''))).toEqual(Array.from({ length: 10 }, (_, i) => `outer-${i}`));
+      expect(values.filter((v) => v === 'from-roll-listener')).toHaveLength(nested.length);
+      expect(values).toHaveLength(10 + nested.length);
+      await log.close();
+    }
+  });
 });
