@@ -224,7 +224,7 @@ function recoverSegments(segments: LogSegments, ctx: { dir: string; config: LogC
     const segment = segments.at(i)!;
     const isLast = i === segments.count - 1;
     if (i < firstUnflushed && indexesLookIntact(segment, isLast)) continue;
-    const result = segment.scanAndRebuildIndexes({ active: isLast });
+    const result = segment.scanAndRebuildIndexes({ active: isLast, offsetLimit: isLast ? Infinity : segments.at(i + 1)!.baseOffset });
     ctx.report.recoveredSegments++;
     if (isLast) scannedEnd = result.nextOffset;
     if (result.invalidBytes === 0) continue;

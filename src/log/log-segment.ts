@@ -428,7 +428,11 @@ export class LogSegment {
    * partial batch; the log file is not changed here: the caller decides whether the invalid tail is a torn
    * tail to cut ({@link truncateInvalidTail}) or damage to refuse.
    */
-  scanAndRebuildIndexes(params: { active: boolean }): ScanResult {
+  scanAndRebuildIndexes(params: {
+    active: boolean;
+    /** The next segment's base offset (every batch here must end below it); Infinity for the last. */
+    offsetLimit?: number;
+  }): ScanResult {
     this.#touch();
     // Fresh files: an existing index may be unreadable (wrong length, bad entries), which is often why
     // this runs at all.
@@ -445,7 +449,7 @@ export class LogSegment {
     let nextOffset = this.baseOffset;
     let reason: string | undefined;
     while (valid < bytes.byteLength) {
-      reason = this.#invalidBatchReason(bytes, valid, nextOffset, params.active);
+      reason = this.#invalidBatchReason(bytes, valid, nextOffset, params.active, params.offsetLimit ?? Infinity);
       if (reason !== undefined) break;
       const size = frameSize(bytes, valid, bytes.byteLength, this.#config.maxBatchBytes);
       const batch = batchAt(bytes, valid, size);
@@ -475,12 +479,19 @@ export class LogSegment {
 
   /**
    * Why the batch at `position` cannot be kept, or undefined if it is whole and valid. Offsets must
-   * increase from batch to batch (`minOffset` is the previous batch's last offset + 1): the base offset
-   * lies outside Kafka's CRC, so a damaged one is caught only this way. In the active segment they must be
-   * contiguous too: compaction, the only thing that leaves gaps, never touches the active segment (Kafka
-   * `LogCleaner`), so a gap there is damage.
+   * increase from batch to batch (`minOffset` is the previous batch's last offset + 1) and stay below the
+   * next segment's base (`offsetLimit`): the base offset lies outside Kafka's CRC, so a damaged one is
+   * caught only this way. In the active segment they must be contiguous too: compaction, the only thing
+   * that leaves gaps, never touches the active segment (Kafka `LogCleaner`), so a gap there is damage.
+   *
+   * When offsets stop increasing between two batches, either the first one's base offset went up or the
+   * second one's went down. A batch that follows a gap and overlaps the batch after it is taken as the
+   * damaged one (a flipped bit that raises a base offset leaves exactly that), so recovery cuts before
+   * it rather than keeping it with offsets that are not its records' (the corruption fuzzer found this:
+   * base offset 52 flipped to 60 was kept, and read back as offsets 60-61). A legitimate compaction gap
+   * followed by a damaged batch loses one batch more than necessary; a wrong record is never returned.
    */
-  #invalidBatchReason(bytes: Uint8Array, position: number, minOffset: number, contiguous: boolean): string | undefined {
+  #invalidBatchReason(bytes: Uint8Array, position: number, minOffset: number, contiguous: boolean, offsetLimit: number): string | undefined {
     const size = frameSize(bytes, position, bytes.byteLength, this.#config.maxBatchBytes);
     if (size === FRAME_PARTIAL) return `partial batch (${bytes.byteLength - position} bytes)`;
     if (size === FRAME_CORRUPT) return describeCorruptFrame(bytes, position, this.#config.maxBatchBytes);
@@ -488,10 +499,18 @@ export class LogSegment {
     try {
       batch.ensureValid();
       const first = batch.magic === L.MAGIC_V2 ? batch.baseOffset : batch.lastOffset;
+      const last = batch.lastOffset;
       if (first < minOffset) return `batch offset ${first} is not above the previous batch's (${minOffset - 1})`;
       if (contiguous && batch.magic === L.MAGIC_V2 && first !== minOffset) return `batch offset ${first} leaves a gap after ${minOffset - 1}`;
-      const relative = batch.lastOffset - this.baseOffset;
-      if (relative < 0 || relative > RELATIVE_OFFSET_MAX) return `batch last offset ${batch.lastOffset} outside the segment`;
+      const relative = last - this.baseOffset;
+      if (relative < 0 || relative > RELATIVE_OFFSET_MAX) return `batch last offset ${last} outside the segment`;
+      if (last >= offsetLimit) return `batch last offset ${last} reaches the next segment's base offset ${offsetLimit}`;
+      if (first > minOffset && bytes.byteLength - (position + size) >= L.BASE_OFFSET_LENGTH) {
+        const following = firstOffsetAt(bytes, position + size);
+        if (following !== undefined && following <= last) {
+          return `batch offset ${first} follows a gap after ${minOffset - 1} and overlaps the next batch (${following}): a damaged base offset`;
+        }
+      }
     } catch (error) {
       if (isLogStorageError(error)) return error.message;
       throw error;

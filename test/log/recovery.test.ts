@@ -200,6 +200,39 @@ describe('recovery after a crash', () => {
   });
 });
 
+describe('a damaged base offset (outside the CRC) in a segment that is not the last', () => {
+  // Each case raises one batch's base offset (a flipped bit) in the first of several segments, then opens
+  // after an unclean stop with repair: recovery must cut before that batch, never keep it under offsets
+  // that are not its records'.
+  const cases: [string, (base: number, limit: number) => number][] = [
+    ['raised into the next segment', (_base, limit) => limit],
+    ['raised by one, overlapping the next batch', (base) => base + 1],
+  ];
+  for (const [name, raise] of cases) {
+    it(`${name}: recovery cuts before it, every record read back is the one written at its offset`, async () => {
+      const dir = tempDir();
+      const options: LogOptions = { segmentBytes: 1024, indexIntervalBytes: 100, durability: 'os' };
+      const log = await Log.open(dir, options);
+      for (let i = 0; i < 60; i++) await log.append([{ value: `v${i}` }]);
+      const [first, second] = log.segments;
+      const target = (await log.read(first!.baseOffset + 5)).position; // the batch of offset base + 5
+      await log.close();
+      const file = path.join(dir, fs.readdirSync(dir).filter((n) => n.endsWith('.log')).sort()[0]!);
+      const bytes = fs.readFileSync(file);
+      bytes.writeBigInt64BE(BigInt(raise(first!.baseOffset + 5, second!.baseOffset)), target);
+      fs.writeFileSync(file, bytes);
+      fs.rmSync(path.join(dir, '.kafka_cleanshutdown'), { force: true });
+      fs.rmSync(path.join(dir, 'recovery-point-offset-checkpoint'), { force: true });
+      const reopened = await Log.open(dir, { ...options, repair: true });
+      expect(reopened.recoveryReport.truncations).toMatchObject([{ file, position: target }]);
+      const read = await values(reopened);
+      read.forEach((value, i) => expect(value).toBe(`v${reopened.startOffset + i}`));
+      expect(read).toHaveLength(5);
+      await reopened.close();
+    });
+  }
+});
+
 describe('faults from the file system', () => {
   it('ENOSPC on append: typed error, nothing written, later appends succeed', async () => {
     const faulty = new FaultyFileSystem();
