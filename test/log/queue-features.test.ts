@@ -245,7 +245,8 @@ describe('retention', () => {
   it('time retention deletes whole old segments by their largest timestamp; disk space is freed after the delay', async () => {
     const clock = new ManualClock();
     const dir = tempDir();
-    const log = await Log.open(dir, { durability: 'os', clock, segmentBytes: 500, retentionMs: 60_000, fileDeleteDelayMs: 10 });
+    // A delay long enough that a loaded machine cannot pass it before the `.deleted` files are looked for.
+    const log = await Log.open(dir, { durability: 'os', clock, segmentBytes: 500, retentionMs: 60_000, fileDeleteDelayMs: 500 });
     for (let i = 0; i < 30; i++) await log.append([{ value: `v${i}`.padEnd(40), timestamp: clock.now - 120_000 + i * 1000 }]);
     for (let i = 30; i < 40; i++) await log.append([{ value: `v${i}`.padEnd(40), timestamp: clock.now }]);
     const segmentsBefore = log.segments.length;
@@ -263,7 +264,9 @@ describe('retention', () => {
     expect([...held.records()].map(text)).toEqual(heldValues); // the reader keeps its range
     await expect(log.read(0)).rejects.toBeInstanceOf(OffsetOutOfRangeError);
     expect(fs.readdirSync(dir).some((n) => n.endsWith('.deleted'))).toBe(true);
-    await new Promise((r) => setTimeout(r, 50));
+    for (let waited = 0; waited < 5000 && fs.readdirSync(dir).some((n) => n.endsWith('.deleted')); waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     expect(fs.readdirSync(dir).some((n) => n.endsWith('.deleted'))).toBe(false);
     await log.close();
   });
