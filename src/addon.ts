@@ -1,8 +1,9 @@
 /**
  * seglog's own native addon (`native/`, built by `npm install` with node-gyp into
  * `build/Release/seglog_native.node`): the per-byte work of the hot paths, CRC-32C and the record-length
- * walk of `appendBatch` (also on the thread pool). Loaded on first use (STYLE 18); when it is missing (no compiler at install, an
- * unusual platform) every caller falls back to JS or to another package, so seglog still works, slower.
+ * walk of `appendBatch` (also on the thread pool). Loaded on first use (STYLE 18); when it is missing (no
+ * compiler at install, an unusual platform) every caller falls back to JS or to another package, so
+ * seglog still works, slower.
  */
 import { createRequire } from 'node:module';
 

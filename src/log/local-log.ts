@@ -92,8 +92,9 @@ export class LocalLog {
   }
 
   /**
-   * `append` with the write on the thread pool while `verify` (the caller's CRC checks) runs here; nothing
-   * is visible until both succeed. The caller keeps every other append out until this settles.
+   * `append` of bytes still being verified by `verify` (the caller's CRC and framing checks, at once or on
+   * the thread pool while the write runs here); nothing is visible until both succeed. The caller keeps
+   * every other append out until this settles.
    */
   async appendVerified(chunks: readonly Uint8Array[], batches: readonly AppendedBatch[], verify: () => Promise<void> | undefined): Promise<void> {
     this.#rollFor(batches, this.config.clock.nowMs());

@@ -333,9 +333,10 @@ export class Log extends EventEmitter<LogEvents> {
   /**
    * Appends pre-encoded v2 batches (for example straight from a Kafka producer) as they are: offsets are
    * assigned by writing the base-offset field, compressed payloads are never recompressed, and the
-   * caller's buffer is not modified. Everything is validated before anything becomes visible: the CRCs
-   * are checked while the bytes are being written (on the thread pool), and a batch that fails leaves the
-   * log unchanged. A batch with a producer id is checked against that producer's sequence: a retry
+   * caller's buffer is not modified. Everything is validated before anything becomes visible: for inputs
+   * of 64 KiB or more the CRCs and record framing are checked on the thread pool while the bytes are being
+   * written (the caller must not modify `bytes` until the promise settles), and a batch that fails leaves
+   * the log unchanged. A batch with a producer id is checked against that producer's sequence: a retry
    * returns the original offsets.
    *
    * @throws `ERR_CORRUPT_RECORD` (bad frame, CRC, record count), `ERR_RECORD_TOO_LARGE`,
@@ -841,7 +842,7 @@ export class Log extends EventEmitter<LogEvents> {
   async #close(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
     this.#purgatory.failAll(new LogClosedError(`log ${this.dir} closed`, { file: this.dir }));
-    // An appendBatch may be writing on the thread pool: let it settle before files close.
+    // An appendBatch may be verifying on the thread pool: let it settle before files close.
     while (this.#appendsHeld !== undefined) await this.#appendsHeld.catch(() => undefined);
     const errors = await this.#local.mutex.run(async () => {
       const clean = this.#failure === undefined;
