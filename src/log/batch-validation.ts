@@ -143,7 +143,7 @@ export function verifyIncomingBatch(batch: IncomingBatch): void {
  * walks first (a few microseconds for a 1 MiB batch; this JS loop measured ~90-100 us, more than the CRC);
  * when it finds a problem, or is not built, the JS walk below runs and reports it precisely.
  */
-function checkRecordLengths(bytes: Uint8Array, count: number, position: number): void {
+export function checkRecordLengths(bytes: Uint8Array, count: number, position: number): void {
   const native = nativeAddon();
   const nativeEnd = native?.recordLengthsEnd(bytes, L.RECORDS_OFFSET, bytes.byteLength, count);
   if (nativeEnd === bytes.byteLength) return;

@@ -24,6 +24,7 @@ import { RELATIVE_OFFSET_MAX } from '../limits.js';
 import { FRAME_CORRUPT, FRAME_PARTIAL, batchAt, describeCorruptFrame, firstOffsetAt, frameSize, lastOffsetAt } from '../record/batch-reader.js';
 import type { RecordBatch } from '../record/record-batch.js';
 import * as L from '../record/layout.js';
+import { checkRecordLengths } from './batch-validation.js';
 import { segmentPaths, type SegmentPaths } from './file-names.js';
 import type { OpenFileCache } from './open-file-cache.js';
 import { SegmentFile } from './segment-file.js';
@@ -498,6 +499,10 @@ export class LogSegment {
     const batch = batchAt(bytes, position, size);
     try {
       batch.ensureValid();
+      // The records of an uncompressed batch must fill it: a CRC proves only that its writer's bytes
+      // arrived (an appendBatch cut short by a crash while its framing was being checked leaves such
+      // bytes past the logical end).
+      if (batch.magic === L.MAGIC_V2 && batch.compression === 0) checkRecordLengths(batch.bytes, batch.recordCount, position);
       const first = batch.magic === L.MAGIC_V2 ? batch.baseOffset : batch.lastOffset;
       const last = batch.lastOffset;
       if (first < minOffset) return `batch offset ${first} is not above the previous batch's (${minOffset - 1})`;

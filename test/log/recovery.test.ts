@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CorruptLogError, Log, LogIoError, encodeBatch, type LogOptions, type LogRecord } from '../../src/main.js';
+import { CorruptLogError, Log, LogIoError, crc32c, encodeBatch, type LogOptions, type LogRecord } from '../../src/main.js';
 import { FaultyFileSystem } from '../helpers/faulty-fs.js';
 import { Rng, testSeed } from '../helpers/random.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -196,6 +196,26 @@ describe('recovery after a crash', () => {
     expect(reopened.segments.map((s) => s.baseOffset)).toEqual([0, ...bases.slice(2)]);
     const first = [...(await reopened.read(0)).records()];
     expect(first.map((r) => [r.offset, text(r.value)])).toEqual([[bases[2]! - 1, 'compacted']]);
+    await reopened.close();
+  });
+});
+
+describe('a tail batch whose CRC holds but whose records do not fill it', () => {
+  it('is cut by recovery like a torn tail (what a crash during appendBatch verification can leave)', async () => {
+    const dir = tempDir();
+    const log = await Log.open(dir, SMALL);
+    for (let i = 0; i < 5; i++) await log.append([{ value: `v${i}` }]);
+    const file = log.segments[0]!.file;
+    log.abandon();
+    const bad = Buffer.from(encodeBatch([{ value: 'x'.repeat(70) }, { value: 'y' }], { baseOffset: 5 }));
+    bad[61] = bad[61]! + 2; // the first record's length, one too long
+    bad.writeUInt32BE(crc32c(bad, 21, bad.length), 17);
+    const position = fs.statSync(file).size;
+    fs.appendFileSync(file, bad);
+    const reopened = await Log.open(dir, SMALL);
+    expect(reopened.recoveryReport.truncations).toMatchObject([{ file, position, bytes: bad.length }]);
+    expect(reopened.endOffset).toBe(5);
+    expect(await values(reopened)).toEqual(['v0', 'v1', 'v2', 'v3', 'v4']);
     await reopened.close();
   });
 });
