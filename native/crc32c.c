@@ -21,6 +21,7 @@
  */
 #include "seglog.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -160,7 +161,8 @@ static napi_value js_crc32c(napi_env env, napi_callback_info info) {
   return result;
 }
 
-void seglog_crc32c_init(napi_env env, napi_value exports) {
+/* The tables are filled once per process, however many threads (workers) load the addon. */
+static void build_tables(void) {
   build_slice_tables();
   build_shift_tables(long_shift, LONG_LANE);
   build_shift_tables(short_shift, SHORT_LANE);
@@ -168,6 +170,11 @@ void seglog_crc32c_init(napi_env env, napi_value exports) {
   __builtin_cpu_init();
   have_hardware = __builtin_cpu_supports("sse4.2");
 #endif
+}
+
+void seglog_crc32c_init(napi_env env, napi_value exports) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, build_tables);
   napi_value fn, hardware;
   napi_create_function(env, "crc32c", NAPI_AUTO_LENGTH, js_crc32c, NULL, &fn);
   napi_set_named_property(env, exports, "crc32c", fn);

@@ -12,8 +12,9 @@
  * Why a second thread: a 1 MiB batch of 100-byte records costs ~45 us of CRC and ~55 us of walking (a
  * dependent chain of loads, one per record), against ~300 us for the write itself; done in turn on one
  * thread they cost ~1/3 of the write. The bytes stay referenced (napi_ref) until the work completes, so
- * the memory cannot be collected under the worker; the caller must not modify them meanwhile (appendBatch
- * documents that it reads the caller's buffer during the call).
+ * the memory cannot be collected under the worker; the caller must not modify them meanwhile, nor detach
+ * their ArrayBuffer (transfer it to a worker or with structuredClone), which a reference cannot prevent
+ * (appendBatch documents both).
  */
 #include "seglog.h"
 
@@ -53,9 +54,9 @@ static void complete(napi_env env, napi_status status, void *data) {
   verify_job *job = data;
   napi_value arraybuffer, result;
   void *out = NULL;
-  if (status == napi_ok && napi_create_arraybuffer(env, job->batches * 2 * sizeof(double), &out, &arraybuffer) == napi_ok) {
+  if (status == napi_ok && napi_create_arraybuffer(env, job->batches * 2 * sizeof(double), &out, &arraybuffer) == napi_ok &&
+      napi_create_typedarray(env, napi_float64_array, job->batches * 2, arraybuffer, 0, &result) == napi_ok) {
     memcpy(out, job->result, job->batches * 2 * sizeof(double));
-    napi_create_typedarray(env, napi_float64_array, job->batches * 2, arraybuffer, 0, &result);
     napi_resolve_deferred(env, job->deferred, result);
   } else {
     napi_value message, error;
@@ -70,13 +71,34 @@ static void complete(napi_env env, napi_status status, void *data) {
   free(job);
 }
 
+/* Before a promise exists: free the job and throw. */
+static napi_value fail_job(napi_env env, verify_job *job) {
+  free(job->layout);
+  free(job->result);
+  free(job);
+  napi_throw_error(env, "ERR_IO", "verifyBatchesAsync: could not start the work");
+  return NULL;
+}
+
+/* The work could not be queued: reject the promise at once and free the job. */
+static void reject_now(napi_env env, verify_job *job) {
+  napi_value message, error;
+  napi_create_string_utf8(env, "verifyBatchesAsync: could not queue the work", NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, NULL, message, &error);
+  napi_reject_deferred(env, job->deferred, error);
+  if (job->bytes_ref != NULL) napi_delete_reference(env, job->bytes_ref);
+  free(job->layout);
+  free(job->result);
+  free(job);
+}
+
 /* Checks that every [position, position + size) lies in the bytes and holds at least a batch header. */
 static int layout_fits(const double *layout, size_t batches, size_t length) {
   for (size_t i = 0; i < batches; i++) {
     double position = layout[3 * i], size = layout[3 * i + 1], count = layout[3 * i + 2];
     if (!(position >= 0) || !(size >= RECORDS_OFFSET) || position + size > (double)length) return 0;
     if (position != (double)(size_t)position || size != (double)(size_t)size) return 0;
-    if (!(count >= -1) || count != (double)(long long)count) return 0;
+    if (!(count >= -1) || count > 2147483647.0 || count != (double)(long long)count) return 0;
   }
   return 1;
 }
@@ -122,11 +144,17 @@ static napi_value js_verify_batches_async(napi_env env, napi_callback_info info)
   job->layout = layout;
   job->result = result;
   napi_value promise, name;
-  napi_create_promise(env, &job->deferred, &promise);
-  napi_create_reference(env, argv[0], 1, &job->bytes_ref);
-  napi_create_string_utf8(env, "seglog.verifyBatches", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, execute, complete, job, &job->work);
-  napi_queue_async_work(env, job->work);
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) return fail_job(env, job);
+  if (napi_create_reference(env, argv[0], 1, &job->bytes_ref) != napi_ok ||
+      napi_create_string_utf8(env, "seglog.verifyBatches", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, execute, complete, job, &job->work) != napi_ok) {
+    reject_now(env, job);
+    return promise;
+  }
+  if (napi_queue_async_work(env, job->work) != napi_ok) {
+    napi_delete_async_work(env, job->work);
+    reject_now(env, job);
+  }
   return promise;
 }
 

@@ -37,7 +37,7 @@ import {
   segmentPaths,
 } from './file-names.js';
 import type { LogConfig } from './log-options.js';
-import { LogSegment, type SegmentConfig } from './log-segment.js';
+import { LogSegment, type ScanResult, type SegmentConfig } from './log-segment.js';
 import { LogSegments } from './log-segments.js';
 import { TRUNCATE_TEMP_SUFFIX } from './segment-file.js';
 
@@ -228,25 +228,41 @@ function recoverSegments(segments: LogSegments, ctx: { dir: string; config: LogC
     ctx.report.recoveredSegments++;
     if (isLast) scannedEnd = result.nextOffset;
     if (result.invalidBytes === 0) continue;
-    if (result.nextOffset < ctx.recoveryPoint && !ctx.config.repair) {
-      // The rebuilt indexes cover only the valid prefix: remove them so that the next open scans again
-      // instead of trusting them and hiding the damage.
-      segment.offsetIndex.deleteFile();
-      segment.timeIndex.deleteFile();
-      throw new CorruptLogError(`damaged flushed data: ${result.reason ?? 'invalid batch'}`, {
-        file: segment.log.path,
-        position: result.validBytes,
-        offset: result.nextOffset,
-        expected: `valid batches up to the recovery point ${ctx.recoveryPoint}`,
-      });
-    }
-    const bytes = segment.truncateInvalidTail(result.validBytes);
-    ctx.report.truncations.push({ file: segment.log.path, position: result.validBytes, bytes, reason: result.reason ?? 'invalid batch' });
+    cutOrRefuse(segment, result, ctx);
     deleteSegmentsAfter(segments, i, ctx.report);
     scannedEnd = result.nextOffset;
+    if (!isLast) {
+      // The cut segment is the last one now, and so the active one, whose offsets must be contiguous (see
+      // `LogSegment.#invalidBatchReason`): scan it again by that rule, or the open would stop at its gaps.
+      const again = segment.scanAndRebuildIndexes({ active: true });
+      ctx.report.recoveredSegments++;
+      if (again.invalidBytes > 0) cutOrRefuse(segment, again, ctx);
+      scannedEnd = again.nextOffset;
+    }
     break;
   }
   return { scannedEnd };
+}
+
+/**
+ * An invalid tail found by a scan: refused (`ERR_CORRUPT_LOG`) when it starts below the recovery point,
+ * i.e. in flushed data, unless `repair`; otherwise cut and reported.
+ */
+function cutOrRefuse(segment: LogSegment, result: ScanResult, ctx: { config: LogConfig; report: Report; recoveryPoint: number }): void {
+  if (result.nextOffset < ctx.recoveryPoint && !ctx.config.repair) {
+    // The rebuilt indexes cover only the valid prefix: remove them so that the next open scans again
+    // instead of trusting them and hiding the damage.
+    segment.offsetIndex.deleteFile();
+    segment.timeIndex.deleteFile();
+    throw new CorruptLogError(`damaged flushed data: ${result.reason ?? 'invalid batch'}`, {
+      file: segment.log.path,
+      position: result.validBytes,
+      offset: result.nextOffset,
+      expected: `valid batches up to the recovery point ${ctx.recoveryPoint}`,
+    });
+  }
+  const bytes = segment.truncateInvalidTail(result.validBytes);
+  ctx.report.truncations.push({ file: segment.log.path, position: result.validBytes, bytes, reason: result.reason ?? 'invalid batch' });
 }
 
 /** Both index files exist and pass their sanity checks (which loads them; the active one stays loaded). */

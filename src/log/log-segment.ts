@@ -15,7 +15,7 @@
  * scanning the batches after its last index entry (at most ~`indexIntervalBytes` plus one batch).
  */
 import { assert } from '../assert.js';
-import { CorruptIndexError, CorruptRecordError, LogFailedError, isLogStorageError } from '../errors.js';
+import { CorruptIndexError, CorruptRecordError, LogClosedError, LogFailedError, isLogStorageError } from '../errors.js';
 import type { FileSystem } from '../io/file-system.js';
 import { LazyIndex } from '../index/lazy-index.js';
 import { OffsetIndex } from '../index/offset-index.js';
@@ -82,6 +82,8 @@ export class LogSegment {
   readonly baseOffset: number;
   #active = false;
   #flushing = 0;
+  /** Set by `abandon`: an append still in flight must not reopen or change the files. */
+  #abandoned = false;
   readonly log: SegmentFile;
   readonly offsetIndex: LazyIndex<OffsetIndex>;
   readonly timeIndex: LazyIndex<TimeIndex>;
@@ -235,11 +237,16 @@ export class LogSegment {
       throw this.#afterFailedWrite(error);
     }
     if (verifying !== undefined) {
+      let failure: unknown;
       try {
         await verifying;
       } catch (error) {
-        throw this.#afterFailedWrite(error);
+        failure = error;
       }
+      // Abandoned meanwhile: touch no file (a segment reopens its files on use). What was written lies
+      // past the logical end, where the next open's recovery validates it like any unflushed tail.
+      if (this.#abandoned) throw new LogClosedError(`segment ${this.baseOffset} was abandoned during an append`, { file: this.log.path });
+      if (failure !== undefined) throw this.#afterFailedWrite(failure);
     }
     let size = 0;
     for (const batch of batches) size += batch.size;
@@ -510,8 +517,8 @@ export class LogSegment {
       const relative = last - this.baseOffset;
       if (relative < 0 || relative > RELATIVE_OFFSET_MAX) return `batch last offset ${last} outside the segment`;
       if (last >= offsetLimit) return `batch last offset ${last} reaches the next segment's base offset ${offsetLimit}`;
-      if (first > minOffset && bytes.byteLength - (position + size) >= L.BASE_OFFSET_LENGTH) {
-        const following = firstOffsetAt(bytes, position + size);
+      if (batch.magic === L.MAGIC_V2 && first > minOffset) {
+        const following = this.#validBatchOffsetAfter(bytes, position + size);
         if (following !== undefined && following <= last) {
           return `batch offset ${first} follows a gap after ${minOffset - 1} and overlaps the next batch (${following}): a damaged base offset`;
         }
@@ -521,6 +528,18 @@ export class LogSegment {
       throw error;
     }
     return undefined;
+  }
+
+  /**
+   * The base offset of the v2 batch at `position` if it is whole, its CRC holds and the offset is a safe
+   * integer, else undefined: the gap-then-overlap rule
+   * takes evidence only from a real batch, not from zeros or a torn tail after a valid one (a review
+   * found preallocated zeros read as "offset 0" cutting the valid batch before them).
+   */
+  #validBatchOffsetAfter(bytes: Uint8Array, position: number): number | undefined {
+    const size = frameSize(bytes, position, bytes.byteLength, this.#config.maxBatchBytes);
+    if (size <= 0 || bytes[position + L.MAGIC_OFFSET] !== L.MAGIC_V2) return undefined;
+    return batchAt(bytes, position, size).isValid() ? firstOffsetAt(bytes, position) : undefined;
   }
 
   /** Cuts the `.log` after `validBytes` (recovery, before any reader exists). */
@@ -644,6 +663,7 @@ export class LogSegment {
 
   /** Releases descriptors and mappings without trimming or flushing (after an I/O failure). */
   abandon(): void {
+    this.#abandoned = true;
     this.#config.cache?.forget(this);
     this.offsetIndex.abandon();
     this.timeIndex.abandon();

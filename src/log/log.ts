@@ -335,7 +335,7 @@ export class Log extends EventEmitter<LogEvents> {
    * assigned by writing the base-offset field, compressed payloads are never recompressed, and the
    * caller's buffer is not modified. Everything is validated before anything becomes visible: for inputs
    * of 64 KiB or more the CRCs and record framing are checked on the thread pool while the bytes are being
-   * written (the caller must not modify `bytes` until the promise settles), and a batch that fails leaves
+   * written (the caller must not modify `bytes`, nor transfer its ArrayBuffer, until the promise settles), and a batch that fails leaves
    * the log unchanged. A batch with a producer id is checked against that producer's sequence: a retry
    * returns the original offsets.
    *
@@ -675,10 +675,14 @@ export class Log extends EventEmitter<LogEvents> {
     if (offset > this.endOffset) {
       throw new OffsetOutOfRangeError(`cannot delete records past endOffset ${this.endOffset}`, { offset, expected: [0, this.endOffset] });
     }
-    return this.#local.mutex.run(async () => {
-      if (offset > this.#local.startOffset) this.#local.startOffset = offset;
-      return this.#retain();
-    });
+    // Appends are held out, not only the mutex taken: an appendBatch between its write and its commit
+    // would otherwise commit into an active segment that this just replaced (a review found it).
+    return this.#holdingAppends(() =>
+      this.#local.mutex.run(async () => {
+        if (offset > this.#local.startOffset) this.#local.startOffset = offset;
+        return this.#retain();
+      }),
+    );
   }
 
   /**
@@ -689,7 +693,7 @@ export class Log extends EventEmitter<LogEvents> {
    */
   async applyRetention(): Promise<RetentionResult> {
     this.#ensureWritable();
-    return this.#local.mutex.run(() => this.#retain());
+    return this.#holdingAppends(() => this.#local.mutex.run(() => this.#retain())); // see deleteRecordsBefore
   }
 
   async #retain(): Promise<RetentionResult> {

@@ -179,6 +179,31 @@ describe('Log: append, read, roll, reopen', () => {
     await log.close();
   });
 
+  it('retention and deleteRecordsBefore wait for an appendBatch being verified; abandon during one rejects it and touches no file', async () => {
+    const records = Array.from({ length: 2000 }, (_, i) => ({ value: Buffer.alloc(100, i % 256) }));
+    const big = encodeBatch(records); // above the 64 KiB threshold: verified on the thread pool
+    const dir = tempDir();
+    const log = await Log.open(dir, { maxMessageBytes: 4 << 20, durability: 'os' });
+    await log.append([{ value: 'first' }]);
+    const appending = log.appendBatch(big);
+    const deleting = log.deleteRecordsBefore(log.endOffset);
+    const retaining = log.applyRetention();
+    expect(await appending).toEqual({ baseOffset: 1, lastOffset: 2000 });
+    await Promise.all([deleting, retaining]);
+    expect((await readAll(log, 1)).length).toBe(2000);
+    await log.close();
+    const reopened = await Log.open(dir, { maxMessageBytes: 4 << 20 });
+    expect(reopened.endOffset).toBe(2001);
+    expect((await readAll(reopened, reopened.startOffset)).length).toBe(2001 - reopened.startOffset);
+    const inFlight = reopened.appendBatch(big);
+    reopened.abandon();
+    await expect(inFlight).rejects.toBeInstanceOf(LogClosedError);
+    const again = await Log.open(dir, { maxMessageBytes: 4 << 20 });
+    expect(again.endOffset).toBeGreaterThanOrEqual(2001); // the abandoned append's valid bytes may survive, like a crash's
+    expect((await readAll(again, 2001)).every((r, i) => r.offset === 2001 + i)).toBe(true);
+    await again.close();
+  });
+
   it('a second open of the same directory fails at once; close is idempotent; use after close is typed', async () => {
     const dir = tempDir();
     const log = await Log.open(dir);

@@ -200,6 +200,26 @@ describe('recovery after a crash', () => {
   });
 });
 
+describe('recovery keeps valid batches after a compaction gap', () => {
+  it('zeros after a batch that follows a gap are cut as zeros, not as evidence against that batch', async () => {
+    const dir = tempDir();
+    const batch = (offset: number) => Buffer.from(encodeBatch([{ value: `x${offset}` }], { baseOffset: offset, timestamp: 1 }));
+    const first = path.join(dir, '00000000000000000000.log');
+    fs.writeFileSync(first, Buffer.concat([batch(0), batch(5), Buffer.alloc(16)]));
+    fs.writeFileSync(path.join(dir, '00000000000000000010.log'), batch(10));
+    const log = await Log.open(dir);
+    // The zeros are cut (not the valid batch before them: the gap-then-overlap rule takes no evidence from
+    // zeros). That drops the later segments (Kafka's rule) and makes this segment the active one, whose
+    // offsets seglog keeps contiguous, so the batch after the gap goes in a second, reported cut.
+    expect(log.recoveryReport.truncations).toMatchObject([
+      { file: first, position: batch(0).length * 2, bytes: 16 },
+      { file: first, position: batch(0).length, bytes: batch(5).length },
+    ]);
+    expect(await values(log)).toEqual(['x0']);
+    await log.close();
+  });
+});
+
 describe('a tail batch whose CRC holds but whose records do not fill it', () => {
   it('is cut by recovery like a torn tail (what a crash during appendBatch verification can leave)', async () => {
     const dir = tempDir();

@@ -64,6 +64,16 @@ describe('CRC-32C addon', () => {
     expect(addon.crc32c(view)).toBe(0xe3069283);
   });
 
+  it('loads in worker threads too (its tables are built once per process)', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const path = require.resolve('../../build/Release/seglog_native.node');
+    const code = `const { parentPort } = require('node:worker_threads'); const a = require(${JSON.stringify(path)}); parentPort.postMessage(a.crc32c(Buffer.from('123456789')));`;
+    const results = await Promise.all(
+      Array.from({ length: 3 }, () => new Promise<number>((resolve, reject) => new Worker(code, { eval: true }).once('message', resolve).once('error', reject))),
+    );
+    expect(results).toEqual([0xe3069283, 0xe3069283, 0xe3069283]);
+  });
+
   it('refuses what is not a byte range, with a typed error', () => {
     const bytes = new Uint8Array(10);
     expect(() => addon.crc32c(new Uint16Array(4) as unknown as Uint8Array)).toThrow(TypeError);
