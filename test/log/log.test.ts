@@ -274,8 +274,9 @@ describe('Log: append, read, roll, reopen', () => {
     const held = await log.read(0, { maxBytes: 100_000 });
     const before = [...held.records()].map((r) => text(r.value));
     await log.truncateTo(0);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(fs.readdirSync(dir).filter((n) => n.endsWith('.deleted'))).toEqual([]);
+    const deleted = () => fs.readdirSync(dir).filter((n) => n.endsWith('.deleted'));
+    for (let waited = 0; deleted().length > 0 && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    expect(deleted()).toEqual([]);
     expect([...held.records()].map((r) => text(r.value))).toEqual(before);
     await log.close();
   });

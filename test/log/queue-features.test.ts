@@ -234,7 +234,7 @@ describe('waiting and tailing readers', () => {
     const ended = new Promise((r) => stream.on('end', r));
     await log.deleteRecordsBefore(20);
     await expect(log.tail(0).next()).rejects.toBeInstanceOf(OffsetOutOfRangeError);
-    await new Promise((r) => setTimeout(r, 20));
+    for (let waited = 0; fromStream.length < 2 && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20));
     await log.close();
     await ended;
     expect(fromStream).toEqual(['v28', 'v29']);
