@@ -41,6 +41,12 @@ export interface EncodeOptions {
 }
 
 const GROW_STEP = 64 * 1024;
+/**
+ * Buffers that one large batch grew past this are dropped before the next batch, so a single 100 MB append
+ * does not pin 100 MB (or twice that, compressed) for the builder's life. 8 MiB keeps Kafka-sized batches
+ * (1 MiB default `maxMessageBytes`) and 1000 x 1 KiB events allocation-free.
+ */
+const KEEP_BYTES_MAX = 8 * 1024 * 1024;
 /** Most bytes a record's length varint takes (an int32 varint). */
 const LENGTH_VARINT_MAX = 5;
 
@@ -85,6 +91,9 @@ export class RecordBatchBuilder {
     if (records.length > BATCH_RECORDS_MAX) throw new RecordTooLargeError(`${records.length} records exceed ${BATCH_RECORDS_MAX}`);
     const header = resolveHeader(options, records.length);
     const codec = compressionIdOf(options.compression ?? 'none');
+    // The previous batch's view is invalid from here on (the contract above), so its buffer may go.
+    if (this.#buffer.byteLength > KEEP_BYTES_MAX) this.#buffer = Buffer.allocUnsafeSlow(GROW_STEP);
+    if (this.#compressed.byteLength > KEEP_BYTES_MAX) this.#compressed = Buffer.allocUnsafeSlow(GROW_STEP);
     const start = codec === 0 ? L.RECORD_BATCH_OVERHEAD : 0;
     const end = this.#writeRecords(records, start, header.defaultTimestamp);
     const batchBytes = end - start + L.RECORD_BATCH_OVERHEAD;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBatches, DefaultRecordBatch, encodeBatch, InvalidArgumentError, type CompressionName, type RecordInput } from '../../src/main.js';
+import { decodeBatches, DefaultRecordBatch, encodeBatch, InvalidArgumentError, RecordBatchBuilder, type CompressionName, type RecordInput } from '../../src/main.js';
 import { testSeed } from '../helpers/random.js';
 
 const CODECS: CompressionName[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
@@ -87,5 +87,21 @@ describe('encodeBatch / decodeBatches round trip', () => {
     for (const records of bad) expect(() => encodeBatch(records as RecordInput[])).toThrow(InvalidArgumentError);
     expect(() => encodeBatch([{ value: 'x' }], { baseOffset: -1 })).toThrow(InvalidArgumentError);
     expect(() => encodeBatch([{ value: 'x' }], { compression: 'brotli' as CompressionName })).toThrow();
+  });
+});
+
+describe('RecordBatchBuilder buffers', () => {
+  it('a buffer grown past 8 MiB by one batch is dropped before the next (the old view is left as it was)', () => {
+    const builder = new RecordBatchBuilder();
+    const large = builder.buildReusable([{ value: new Uint8Array(9 << 20).fill(7) }], { timestamp: 1 });
+    const copy = Buffer.from(large);
+    const small = builder.buildReusable([{ value: 'small' }], { timestamp: 1 });
+    expect(Buffer.compare(Buffer.from(large), copy)).toBe(0); // not overwritten: a fresh buffer took the small batch
+    expect([...decodeBatches(small)][0]!.recordCount).toBe(1);
+    // Below the limit the buffer is kept and reused (the documented contract: the view is valid until the next call).
+    const first = builder.buildReusable([{ value: 'a'.repeat(100) }], { timestamp: 1 });
+    const before = Buffer.from(first);
+    builder.buildReusable([{ value: 'b'.repeat(100) }], { timestamp: 1 });
+    expect(Buffer.compare(Buffer.from(first), before)).not.toBe(0);
   });
 });
