@@ -7,12 +7,28 @@
  */
 import { createRequire } from 'node:module';
 
+/**
+ * The addon's CRC-32C backends, best first: carry-less-multiply folding on 512-bit registers (AVX-512 and
+ * VPCLMULQDQ, inputs of 256 bytes and more), three chains of the SSE4.2 `crc32` instruction, slicing tables.
+ */
+export type Crc32cImpl = 'avx512-vpclmul' | 'sse42' | 'table';
+
 /** What the addon exports (native/addon.c registers it). */
 export interface Addon {
-  /** CRC-32C of `bytes[start, end)` (native/crc32c.c). */
-  crc32c(bytes: Uint8Array, start: number, end: number): number;
-  /** True when `crc32c` runs on the CPU's CRC instruction, false on its table fallback. */
+  /**
+   * CRC-32C of `bytes[start, end)` (native/crc32c.c). `impl` (for tests) runs a given backend instead of
+   * `crc32cImpl`: one of `crc32cImpls`, or `true` for `'table'`; anything else throws a RangeError.
+   */
+  crc32c(bytes: Uint8Array, start?: number, end?: number, impl?: boolean | Crc32cImpl): number;
+  /** True when `crc32c` runs on the CPU's CRC instructions (`crc32cImpl` is not `'table'`). */
   readonly hardware: boolean;
+  /**
+   * The backend `crc32c` uses: the best of `crc32cImpls`, unless the environment variable
+   * `SEGLOG_CRC32C` (read when the addon loads) names a lower one.
+   */
+  readonly crc32cImpl: Crc32cImpl;
+  /** Every backend this CPU and OS can run, best first. */
+  readonly crc32cImpls: readonly Crc32cImpl[];
   /**
    * Walks `count` record length prefixes from `start`: the end of the last record, or `-1 - position` of
    * the first bad length (native/record-lengths.c).
