@@ -5,8 +5,9 @@
   "targets": [
     {
       "target_name": "seglog_native",
-      "sources": ["native/addon.c", "native/crc32c.c", "native/record-lengths.c", "native/verify-batches.c"],
-      "cflags": ["-O3", "-std=c11"],
+      "sources": ["native/addon.c", "native/crc32c.c", "native/record-lengths.c", "native/verify-batches.c", "native/beside.c", "native/reserve.c"],
+      "cflags": ["-O3", "-std=c11", "-pthread"],
+      "ldflags": ["-pthread"],
       "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-std=c11"] }
     }
   ]

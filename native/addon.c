@@ -46,5 +46,6 @@ NAPI_MODULE_INIT() {
   seglog_crc32c_init(env, exports);
   seglog_record_lengths_init(env, exports);
   seglog_verify_batches_init(env, exports);
+  seglog_reserve_init(env, exports);
   return exports;
 }

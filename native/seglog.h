@@ -11,8 +11,18 @@ void seglog_crc32c_init(napi_env env, napi_value exports);
 /* Registers recordLengthsEnd() (record-lengths.c). */
 void seglog_record_lengths_init(napi_env env, napi_value exports);
 
-/* Registers verifyBatchesAsync() (verify-batches.c). */
+/* Registers verifyBatchesBeside() (verify-batches.c). */
 void seglog_verify_batches_init(napi_env env, napi_value exports);
+
+/* Registers reserve() (reserve.c). */
+void seglog_reserve_init(napi_env env, napi_value exports);
+
+/* A job for the worker of beside.c: a leaf computation over memory its caller keeps alive. */
+typedef void (*seglog_job)(void *arg);
+/* Runs job(arg) on the worker and returns 1, or returns 0 without running it (the caller runs it). */
+int seglog_beside_start(seglog_job job, void *arg);
+/* After a start that returned 1, on the same thread: returns once the job has returned. */
+void seglog_beside_wait(void);
 
 /* The standard CRC-32C of p[0, n) (crc32c.c). */
 uint32_t seglog_crc32c(const uint8_t *p, size_t n);

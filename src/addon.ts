@@ -1,7 +1,7 @@
 /**
  * seglog's own native addon (`native/`, built by `npm install` with node-gyp into
  * `build/Release/seglog_native.node`): the per-byte work of the hot paths, CRC-32C and the record-length
- * walk of `appendBatch` (also on the thread pool). Loaded on first use (STYLE 18); when it is missing (no
+ * walk of `appendBatch` (also beside its write, on a worker thread). Loaded on first use (STYLE 18); when it is missing (no
  * compiler at install, an unusual platform) every caller falls back to JS or to another package, so
  * seglog still works, slower.
  */
@@ -35,11 +35,17 @@ export interface Addon {
    */
   recordLengthsEnd(bytes: Uint8Array, start: number, end: number, count: number): number;
   /**
-   * On the thread pool, per batch of `layout` (position, size, record count or -1 triples): the CRC-32C of
-   * the batch from byte 21 on, and its record walk's end relative to the batch (0 when not walked)
-   * (native/verify-batches.c). `bytes` must not change until the promise settles.
+   * Per batch of `layout` (position, size, record count or -1 triples): the CRC-32C of the batch from byte
+   * 21 on, and its record walk's end relative to the batch (0 when not walked), computed on the addon's
+   * worker thread while `during()` runs on this one (native/beside.c, native/verify-batches.c); returns
+   * when both are done, or throws what `during` threw once the worker is done.
    */
-  verifyBatchesAsync(bytes: Uint8Array, layout: Float64Array): Promise<Float64Array>;
+  verifyBatchesBeside(bytes: Uint8Array, layout: Float64Array, during: () => void): Float64Array;
+  /**
+   * Allocates [offset, offset + length) of the file `fd` without changing its size; false when the
+   * platform or file system cannot (native/reserve.c). Never throws for an OS error.
+   */
+  reserve(fd: number, offset: number, length: number): boolean;
 }
 
 /**

@@ -34,6 +34,12 @@ export interface FileHandle {
   writev(chunks: readonly Uint8Array[], position: number): void;
   /** Sets the file's length, shrinking or extending (with zeros) it. */
   truncate(size: number): void;
+  /**
+   * Best effort: allocates disk space for [offset, offset + length) without changing the file's size
+   * (Linux `fallocate(FALLOC_FL_KEEP_SIZE)`); false when the platform or file system cannot. A truncate to
+   * the file's own size releases what lies past its end. Optional: a file layer without it never reserves.
+   */
+  reserve?(offset: number, length: number): boolean;
   /** fsync: data and metadata on stable storage. */
   sync(): Promise<void>;
   /** fdatasync: data (and the size, if it changed) on stable storage. */

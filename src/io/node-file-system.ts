@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import type { FileHandle, FileStat, FileSystem, MapOptions, OpenMode } from './file-system.js';
+import { nativeAddon } from '../addon.js';
 
 const { O_RDONLY, O_RDWR, O_CREAT, O_EXCL } = fs.constants;
 // Not 'a+' for create: O_APPEND makes Linux ignore the position of pwrite.
@@ -96,6 +97,9 @@ class NodeFileHandle implements FileHandle {
     }
   }
 
+  reserve(offset: number, length: number): boolean {
+    return nativeAddon()?.reserve(this.#fd, offset, length) ?? false;
+  }
   truncate(size: number): void {
     fs.ftruncateSync(this.#fd, size);
   }

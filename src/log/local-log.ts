@@ -91,14 +91,10 @@ export class LocalLog {
     this.#endOffset = batches[batches.length - 1]!.lastOffset + 1;
   }
 
-  /**
-   * `append` of bytes still being verified by `verify` (the caller's CRC and framing checks, at once or on
-   * the thread pool while the write runs here); nothing is visible until both succeed. The caller keeps
-   * every other append out until this settles.
-   */
-  async appendVerified(chunks: readonly Uint8Array[], batches: readonly AppendedBatch[], verify: () => Promise<void> | undefined): Promise<void> {
+  /** `append` of bytes that `verifyAround` checks while, or before, they are written (see LogSegment). */
+  appendVerified(chunks: readonly Uint8Array[], batches: readonly AppendedBatch[], verifyAround: (write: () => void) => void): void {
     this.#rollFor(batches, this.config.clock.nowMs());
-    await this.active.appendVerified(chunks, batches, verify);
+    this.active.appendVerified(chunks, batches, verifyAround);
     this.#endOffset = batches[batches.length - 1]!.lastOffset + 1;
   }
 

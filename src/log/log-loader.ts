@@ -79,6 +79,7 @@ export function segmentConfigOf(config: LogConfig): SegmentConfig {
     indexIntervalBytes: config.indexIntervalBytes,
     segmentIndexBytes: config.segmentIndexBytes,
     segmentBytes: config.segmentBytes,
+    preallocateBytes: config.preallocateBytes,
     maxBatchBytes: Math.max(config.maxMessageBytes, config.segmentBytes),
   };
 }

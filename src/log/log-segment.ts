@@ -37,6 +37,8 @@ export interface SegmentConfig {
   readonly segmentIndexBytes: number;
   readonly segmentBytes: number;
   readonly maxBatchBytes: number;
+  /** Disk space the active segment reserves ahead at a time (`LogOptions.preallocateBytes`); 0: none. */
+  readonly preallocateBytes: number;
 }
 
 /** Where a batch is: its last offset, position and size. */
@@ -82,8 +84,6 @@ export class LogSegment {
   readonly baseOffset: number;
   #active = false;
   #flushing = 0;
-  /** Set by `abandon`: an append still in flight must not reopen or change the files. */
-  #abandoned = false;
   readonly log: SegmentFile;
   readonly offsetIndex: LazyIndex<OffsetIndex>;
   readonly timeIndex: LazyIndex<TimeIndex>;
@@ -119,6 +119,7 @@ export class LogSegment {
     const segment = new LogSegment({ ...params, log, active: true });
     segment.#timestamps = { maxTimestamp: -1, offsetOfMaxTimestamp: params.baseOffset };
     segment.#active = true;
+    log.reserveAhead(params.config.preallocateBytes);
     segment.offsetIndex.get();
     segment.timeIndex.get();
     return segment;
@@ -163,6 +164,8 @@ export class LogSegment {
   activate(): void {
     this.#active = true;
     this.log.setMapLength(this.#config.segmentBytes);
+    this.log.releaseLeftoverReservation(); // a crashed process may have left space reserved
+    this.log.reserveAhead(this.#config.preallocateBytes);
     this.offsetIndex.makeWritable();
     this.timeIndex.makeWritable();
     this.#restoreAppendState();
@@ -221,33 +224,23 @@ export class LogSegment {
   }
 
   /**
-   * `append` of bytes still being verified: `verify` either checks them at once (and may throw before
-   * anything is written) or returns the promise of a check running on the thread pool, which the write
-   * here overlaps. Nothing becomes visible unless both succeed; on failure the written bytes are cut. The
-   * caller keeps other appends out until this settles.
+   * `append` of bytes still being verified: `verifyAround(write)` runs the checks and `write` (which writes
+   * the bytes past the logical end), beside each other or in turn, and throws if either fails. Nothing
+   * becomes visible unless both succeed; on failure whatever was written is cut.
    */
-  async appendVerified(chunks: readonly Uint8Array[], batches: readonly AppendedBatch[], verify: () => Promise<void> | undefined): Promise<number> {
+  appendVerified(chunks: readonly Uint8Array[], batches: readonly AppendedBatch[], verifyAround: (write: () => void) => void): number {
     this.#checkRange(batches);
-    const verifying = verify();
-    let position: number;
+    let position = -1;
+    let attempted = false;
     try {
-      position = this.log.writeUncommitted(chunks);
+      verifyAround(() => {
+        attempted = true;
+        position = this.log.writeUncommitted(chunks);
+      });
     } catch (error) {
-      await verifying?.catch(() => undefined); // the thread-pool work still reads the caller's bytes
-      throw this.#afterFailedWrite(error);
+      throw attempted ? this.#afterFailedWrite(error) : error;
     }
-    if (verifying !== undefined) {
-      let failure: unknown;
-      try {
-        await verifying;
-      } catch (error) {
-        failure = error;
-      }
-      // Abandoned meanwhile: touch no file (a segment reopens its files on use). What was written lies
-      // past the logical end, where the next open's recovery validates it like any unflushed tail.
-      if (this.#abandoned) throw new LogClosedError(`segment ${this.baseOffset} was abandoned during an append`, { file: this.log.path });
-      if (failure !== undefined) throw this.#afterFailedWrite(failure);
-    }
+    assert(position >= 0, 'appendVerified: the verification did not run the write');
     let size = 0;
     for (const batch of batches) size += batch.size;
     this.log.commitAppend(size);
@@ -325,6 +318,7 @@ export class LogSegment {
     this.offsetIndex.get().trimToValidSize();
     this.timeIndex.get().trimToValidSize();
     this.log.setMapLength(0);
+    this.log.releaseReserved();
   }
 
   /**
@@ -663,7 +657,6 @@ export class LogSegment {
 
   /** Releases descriptors and mappings without trimming or flushing (after an I/O failure). */
   abandon(): void {
-    this.#abandoned = true;
     this.#config.cache?.forget(this);
     this.offsetIndex.abandon();
     this.timeIndex.abandon();

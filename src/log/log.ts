@@ -34,7 +34,7 @@ import * as L from '../record/layout.js';
 import type { LogRecord, RecordInput } from '../record/record.js';
 import { RecordBatchBuilder, type EncodeOptions } from '../record/record-batch-builder.js';
 import { DefaultRecordBatch, type RecordBatch } from '../record/record-batch.js';
-import { ASYNC_VERIFY_MIN_BYTES, frameIncomingBatches, verifyIncomingBatch, verifyIncomingBatchesAsync, type IncomingBatch } from './batch-validation.js';
+import { frameIncomingBatches, verifyIncomingBatch, verifyIncomingBatchesAround, type IncomingBatch } from './batch-validation.js';
 import { checkConsumerName, ConsumerOffsets } from './consumer-offsets.js';
 import { DirLock } from './dir-lock.js';
 import type { FileRecords } from './file-records.js';
@@ -334,9 +334,9 @@ export class Log extends EventEmitter<LogEvents> {
    * Appends pre-encoded v2 batches (for example straight from a Kafka producer) as they are: offsets are
    * assigned by writing the base-offset field, compressed payloads are never recompressed, and the
    * caller's buffer is not modified. Everything is validated before anything becomes visible: for inputs
-   * of 64 KiB or more the CRCs and record framing are checked on the thread pool while the bytes are being
-   * written (the caller must not modify `bytes`, nor transfer its ArrayBuffer, until the promise settles), and a batch that fails leaves
-   * the log unchanged. A batch with a producer id is checked against that producer's sequence: a retry
+   * of 256 KiB or more the CRCs and record framing are checked on the native addon's worker thread while
+   * this thread writes the bytes (the caller must not modify `bytes` until the promise settles), and a
+   * batch that fails leaves the log unchanged. A batch with a producer id is checked against that producer's sequence: a retry
    * returns the original offsets.
    *
    * @throws `ERR_CORRUPT_RECORD` (bad frame, CRC, record count), `ERR_RECORD_TOO_LARGE`,
@@ -356,16 +356,9 @@ export class Log extends EventEmitter<LogEvents> {
     const nowMs = this.#config.clock.nowMs();
     const items = batches.map((batch) => ({ bytes: batch.bytes, batch }));
     let verified = false;
-    const verifyNow = (): undefined => {
-      if (!verified) for (const batch of batches) verifyIncomingBatch(batch);
-      verified = true;
-      return undefined;
-    };
-    // Large inputs are verified on the thread pool while they are written (see batch-validation.ts).
-    const verify = (): Promise<void> | undefined =>
-      (!verified && bytes.byteLength >= ASYNC_VERIFY_MIN_BYTES ? verifyIncomingBatchesAsync(bytes, batches) : undefined) ?? verifyNow();
     if (batches[0]!.producerId >= 0) {
-      verifyNow(); // a corrupt batch must not pass for a duplicate
+      for (const batch of batches) verifyIncomingBatch(batch); // a corrupt batch must not pass for a duplicate
+      verified = true;
       const duplicate = this.#duplicateOf(batches[0]!);
       if (duplicate !== undefined) return duplicate;
     }
@@ -374,7 +367,9 @@ export class Log extends EventEmitter<LogEvents> {
     if (size > this.#config.segmentBytes) {
       throw new RecordTooLargeError(`append of ${size} bytes exceeds segmentBytes ${this.#config.segmentBytes}`, { expected: this.#config.segmentBytes, actual: size });
     }
-    await this.#holdingAppends(() => this.#local.appendVerified(chunks, appended, verify));
+    // Large inputs are verified on the addon's worker thread while they are written (batch-validation.ts).
+    const verifyAround = (write: () => void): void => (verified ? write() : verifyIncomingBatchesAround(bytes, batches, write));
+    this.#local.appendVerified(chunks, appended, verifyAround);
     const lastOffset = appended[appended.length - 1]!.lastOffset;
     this.#afterWrite(batches[0]!, lastOffset, appended[0]!.maxTimestamp, this.#config.clock.nowMs());
     let records = 0;
@@ -846,7 +841,7 @@ export class Log extends EventEmitter<LogEvents> {
   async #close(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
     this.#purgatory.failAll(new LogClosedError(`log ${this.dir} closed`, { file: this.dir }));
-    // An appendBatch may be verifying on the thread pool: let it settle before files close.
+    // truncateTo or deleteRecordsBefore may be holding appends: let them settle before files close.
     while (this.#appendsHeld !== undefined) await this.#appendsHeld.catch(() => undefined);
     const errors = await this.#local.mutex.run(async () => {
       const clean = this.#failure === undefined;

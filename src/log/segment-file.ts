@@ -20,6 +20,14 @@
  * A mapping may be longer than the file (the active segment is mapped at `segmentBytes` so appends need
  * no remap); bytes past the logical size are never read. External tools that truncate a segment file
  * of an open log are outside what this can guard (README, Limits).
+ *
+ * ## Reserved space
+ *
+ * The active segment reserves disk space ahead of its end (`reserveAhead`, see `LogOptions.preallocateBytes`)
+ * without changing the file's size: on ext4 a 1 MiB write into reserved space measured 10-20% faster than
+ * one that extends the file (native/reserve.c). The file's bytes and size are exactly what they would be
+ * without it; only `du` sees more. The reservation is released (a truncate to the file's own size, which
+ * shrinks nothing) when the segment rolls or closes, and at open for a segment a crash left reserved.
  */
 import { assert } from '../assert.js';
 import { ioError } from '../errors.js';
@@ -44,6 +52,10 @@ export class SegmentFile {
   #retired: WeakRef<ArrayBufferLike>[] = [];
   /** Length to map: at least the file size; the active segment maps its maximum size up front. */
   #mapLength: number;
+  /** Bytes reserved ahead at a time once the file holds as many (0: none). */
+  #reserveStep = 0;
+  /** The end of the space reserved so far (0 when nothing is, or it was released). */
+  #reservedEnd = 0;
 
   private constructor(fs: FileSystem, path: string, handle: FileHandle | undefined, size: number, mapLength: number) {
     this.#fs = fs;
@@ -95,11 +107,47 @@ export class SegmentFile {
     this.#mapLength = length;
   }
 
+  /**
+   * Reserves disk space `step` bytes at a time ahead of the end, once the file holds `step` bytes (so a
+   * log that stays small reserves nothing); 0 stops reserving. See "Reserved space" above.
+   */
+  reserveAhead(step: number): void {
+    this.#reserveStep = step;
+  }
+
+  /** Releases reserved space past the end (best effort: a failure leaves disk space, never bytes, behind). */
+  releaseReserved(): void {
+    this.#reserveStep = 0;
+    if (this.#reservedEnd <= this.#size) return;
+    this.#reservedEnd = 0;
+    try {
+      this.#open().truncate(this.#size);
+    } catch {
+      // Only space is at stake: the next open, roll or close releases it again.
+    }
+  }
+
+  /** For a segment a previous process may have left with reserved space: releases it (see above). */
+  releaseLeftoverReservation(): void {
+    this.#reservedEnd = Number.MAX_SAFE_INTEGER;
+    this.releaseReserved();
+  }
+
+  #reserveFor(handle: FileHandle, position: number, bytes: number): void {
+    const step = this.#reserveStep;
+    if (step === 0 || position + bytes <= this.#reservedEnd || position < step) return;
+    const from = Math.max(position, this.#reservedEnd);
+    const length = Math.min(position + bytes + step, SEGMENT_BYTES_MAX) - from;
+    if (handle.reserve?.(from, length) === true) this.#reservedEnd = from + length;
+    else this.#reserveStep = 0; // not supported here (or the disk is full): stop asking
+  }
+
   /** Writes `chunks` back to back at the end of the file; returns the position of the first byte. */
   append(chunks: readonly Uint8Array[]): number {
     const handle = this.#open();
     const position = this.#size;
     const bytes = this.#checkedLength(chunks);
+    this.#reserveFor(handle, position, bytes);
     try {
       if (chunks.length === 1) handle.write(chunks[0]!, position);
       else handle.writev(chunks, position);
@@ -113,12 +161,12 @@ export class SegmentFile {
   /**
    * Writes `chunks` at the logical end without moving the end: readers cannot see the bytes until
    * `commitAppend`. Returns the position written at. The caller keeps every other write out until it
-   * commits or discards (`appendBatch` verifies the bytes on the thread pool meanwhile).
+   * commits or discards (`appendBatch` verifies the bytes on a worker thread meanwhile).
    */
   writeUncommitted(chunks: readonly Uint8Array[]): number {
     const handle = this.#open();
     const position = this.#size;
-    this.#checkedLength(chunks);
+    this.#reserveFor(handle, position, this.#checkedLength(chunks));
     try {
       if (chunks.length === 1) handle.write(chunks[0]!, position);
       else handle.writev(chunks, position);
@@ -208,7 +256,10 @@ export class SegmentFile {
   discardPastEnd(): boolean {
     try {
       const handle = this.#open();
-      if (handle.size() > this.#size) handle.truncate(this.#size);
+      if (handle.size() > this.#size) {
+        handle.truncate(this.#size);
+        this.#reservedEnd = 0; // a truncate releases reserved space too
+      }
       return true;
     } catch {
       return false;
@@ -230,6 +281,7 @@ export class SegmentFile {
       throw ioError('truncate', this.#path, error);
     }
     this.#size = size;
+    this.#reservedEnd = 0;
   }
 
   async #copyTruncate(size: number): Promise<void> {
@@ -254,6 +306,7 @@ export class SegmentFile {
     this.#handle?.close();
     this.#handle = copy;
     this.#size = size;
+    this.#reservedEnd = 0;
   }
 
   /** fdatasync: the data and the file size reach the disk. */
@@ -282,6 +335,7 @@ export class SegmentFile {
    * kept: a later access reopens the file (the log manager closes cold segments to cap descriptors).
    */
   close(): void {
+    this.releaseReserved();
     this.#retireMapping();
     const handle = this.#handle;
     this.#handle = undefined;

@@ -170,6 +170,9 @@ class FaultyHandle implements FileHandle {
     this.fs.fail('truncate', this.path);
     this.inner.truncate(size);
   }
+  reserve(offset: number, length: number): boolean {
+    return this.inner.reserve?.(offset, length) ?? false;
+  }
   async sync(): Promise<void> {
     this.fs.fail('sync', this.path);
     await this.inner.sync();

@@ -5,6 +5,7 @@ import { CorruptLogError, Log, LogIoError, crc32c, encodeBatch, type LogOptions,
 import { FaultyFileSystem } from '../helpers/faulty-fs.js';
 import { Rng, testSeed } from '../helpers/random.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { BESIDE_VERIFY_MIN_BYTES } from '../../src/log/batch-validation.js';
 
 const SMALL: LogOptions = { segmentBytes: 8192, indexIntervalBytes: 200, segmentIndexBytes: 4096 };
 const text = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b).toString('utf8'));
@@ -292,21 +293,22 @@ describe('faults from the file system', () => {
     await reopened.close();
   });
 
-  it('ENOSPC while a large appendBatch is verified on the thread pool: typed error, nothing written, later appends succeed', async () => {
+  it('ENOSPC while a large appendBatch is verified on a worker thread: typed error, nothing written, later appends succeed', async () => {
     const faulty = new FaultyFileSystem();
     const dir = tempDir();
     const log = await Log.open(dir, { fileSystem: faulty, maxMessageBytes: 4 << 20 });
     await log.append([{ value: 'one' }]);
-    const big = encodeBatch(Array.from({ length: 1000 }, () => ({ value: Buffer.alloc(100, 7) }))); // > 64 KiB
+    const big = encodeBatch(Array.from({ length: 3000 }, () => ({ value: Buffer.alloc(100, 7) })));
+    expect(big.byteLength).toBeGreaterThanOrEqual(BESIDE_VERIFY_MIN_BYTES); // checked beside the write
     faulty.inject({ op: 'write', path: /\.log$/, code: 'ENOSPC', times: 1, tornBytes: 5000 });
     const error = await log.appendBatch(big).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LogIoError);
     expect((error as LogIoError).syscallCode).toBe('ENOSPC');
     expect(log.endOffset).toBe(1);
-    expect(await log.appendBatch(big)).toEqual({ baseOffset: 1, lastOffset: 1000 });
+    expect(await log.appendBatch(big)).toEqual({ baseOffset: 1, lastOffset: 3000 });
     await log.close();
     const reopened = await Log.open(dir);
-    expect((await values(reopened)).length).toBe(1001);
+    expect((await values(reopened)).length).toBe(3001);
     await reopened.close();
   });
 

@@ -55,7 +55,7 @@ describe('rolling', () => {
     // so it takes 2^31 records in one segment, ~1.7 GB even as zstd batches of empty records. The rule is
     // checked on the segment itself, with the offsets either side of the limit.
     const baseOffset = 1000;
-    const config = { indexIntervalBytes: 4096, segmentIndexBytes: 1 << 20, segmentBytes: 1 << 30, maxBatchBytes: 1 << 20 };
+    const config = { indexIntervalBytes: 4096, segmentIndexBytes: 1 << 20, segmentBytes: 1 << 30, maxBatchBytes: 1 << 20, preallocateBytes: 0 };
     const segment = LogSegment.create({ fs: new NodeFileSystem(), dir: tempDir(), baseOffset, config, nowMs: 0, rollJitterMs: 0 });
     const roll = (lastOffset: number) => segment.shouldRoll({ size: 100, lastOffset, maxTimestamp: 0, nowMs: 0, segmentMs: 7 * 86_400_000 });
     expect(roll(baseOffset)).toBe(false);

@@ -1,0 +1,78 @@
+/**
+ * The addon's `verifyBatchesBeside` (native/verify-batches.c over native/beside.c): its results against the
+ * addon's own CRC and walk on random batch layouts, `during` run exactly once and beside the checks, its
+ * exception propagated, bad arguments refused with typed errors.
+ */
+import { describe, expect, it } from 'vitest';
+import { nativeAddon } from '../../src/addon.js';
+import { encodeBatch } from '../../src/main.js';
+import * as L from '../../src/record/layout.js';
+import { Rng, testSeed } from '../helpers/random.js';
+
+const addon = nativeAddon();
+
+/** Batches of random records laid end to end, with their (position, size, count) layout. */
+function batches(rng: Rng): { bytes: Uint8Array; layout: Float64Array } {
+  const parts = Array.from({ length: rng.int(1, 6) }, () =>
+    encodeBatch(Array.from({ length: rng.int(1, 400) }, () => ({ value: rng.bytes(rng.int(0, 300)) }))),
+  );
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  const layout = new Float64Array(parts.length * 3);
+  let at = 0;
+  parts.forEach((part, i) => {
+    bytes.set(part, at);
+    layout.set([at, part.byteLength, rng.bool(0.2) ? -1 : new DataView(part.buffer, part.byteOffset).getInt32(L.RECORDS_COUNT_OFFSET)], i * 3);
+    at += part.byteLength;
+  });
+  return { bytes, layout };
+}
+
+describe('verifyBatchesBeside (addon)', () => {
+  it('gives the CRC and walk of every batch, mutated or not, and runs `during` once (seeded)', () => {
+    const rng = new Rng(testSeed('verify beside'));
+    for (let round = 0; round < 200; round++) {
+      const { bytes, layout } = batches(rng);
+      for (let m = rng.int(0, 2); m > 0; m--) bytes[rng.int(0, bytes.length - 1)] = rng.int(0, 255);
+      let calls = 0;
+      const result = addon!.verifyBatchesBeside(bytes, layout, () => void calls++);
+      expect(calls).toBe(1);
+      for (let i = 0; i < layout.length / 3; i++) {
+        const [position, size, count] = [layout[i * 3]!, layout[i * 3 + 1]!, layout[i * 3 + 2]!];
+        const batch = bytes.subarray(position, position + size);
+        expect(result[i * 2]).toBe(addon!.crc32c(batch, L.CRC_COVERED_START, size));
+        expect(result[i * 2 + 1]).toBe(count < 0 ? 0 : addon!.recordLengthsEnd(batch, L.RECORDS_OFFSET, size, count));
+      }
+    }
+  });
+
+  it('overlaps `during` with the checks, and waits for them before it returns', () => {
+    const bytes = new Uint8Array(encodeBatch(Array.from({ length: 20_000 }, (_, i) => ({ value: new Uint8Array(100).fill(i) }))));
+    const layout = Float64Array.of(0, bytes.byteLength, 20_000);
+    const expected = addon!.crc32c(bytes, L.CRC_COVERED_START, bytes.byteLength);
+    for (let i = 0; i < 20; i++) {
+      const result = addon!.verifyBatchesBeside(bytes, layout, () => undefined); // returns before the worker could finish
+      expect([result[0], result[1]]).toEqual([expected, bytes.byteLength]);
+    }
+  });
+
+  it("propagates what `during` throws (after the checks are done) and stays usable", () => {
+    const bytes = new Uint8Array(encodeBatch([{ value: 'x' }]));
+    const layout = Float64Array.of(0, bytes.byteLength, 1);
+    const failure = new Error('write failed');
+    expect(() => addon!.verifyBatchesBeside(bytes, layout, () => { throw failure; })).toThrow(failure);
+    expect(addon!.verifyBatchesBeside(bytes, layout, () => undefined)[1]).toBe(bytes.byteLength);
+  });
+
+  it('refuses bad arguments with typed errors, without calling `during`', () => {
+    const bytes = new Uint8Array(encodeBatch([{ value: 'x' }]));
+    const during = (): never => {
+      throw new Error('must not run');
+    };
+    expect(() => addon!.verifyBatchesBeside([] as unknown as Uint8Array, Float64Array.of(0, 70, 1), during)).toThrow(TypeError);
+    expect(() => addon!.verifyBatchesBeside(bytes, Float64Array.of(0, bytes.length + 1, 1), during)).toThrow(RangeError);
+    expect(() => addon!.verifyBatchesBeside(bytes, Float64Array.of(0, 60, 1), during)).toThrow(RangeError);
+    expect(() => addon!.verifyBatchesBeside(bytes, Float64Array.of(0.5, 61, 1), during)).toThrow(RangeError);
+    expect(() => addon!.verifyBatchesBeside(bytes, new Float64Array(0), during)).toThrow(TypeError);
+    expect(() => addon!.verifyBatchesBeside(bytes, Float64Array.of(0, bytes.length, 1), 1 as unknown as () => void)).toThrow(TypeError);
+  });
+});
