@@ -1,13 +1,14 @@
 /*
- * `verifyBatchesBeside(bytes, layout, during) -> Float64Array`: the CRC-32C and, for uncompressed batches,
+ * `verifyBatchesBeside(bytes, layout, during)`: the CRC-32C and, for uncompressed batches,
  * the record-length walk of every batch of an `appendBatch`, computed on the worker of beside.c while
  * `during()` (the JS write of the same bytes) runs on the calling thread; it returns once both are done.
  * The bytes only become part of the log after the JS side has compared the results with the batches.
  *
  * `layout` holds three numbers per batch: its position in `bytes`, its size, and its record count (-1 for a
- * compressed batch, whose records are not walked). The result holds two per batch: the CRC-32C of
- * [position + 21, position + size) (what the batch's CRC field must equal) and the walk's end relative to
- * the batch (its size when the records fill it exactly; see record-lengths.c), or 0 for no walk. The JS
+ * compressed batch, whose records are not walked). The results replace the first two of each triple: the
+ * CRC-32C of [position + 21, position + size) (what the batch's CRC field must equal) and the walk's end
+ * relative to the batch (its size when the records fill it exactly; see record-lengths.c), or 0 for no
+ * walk. In place, so that a call allocates nothing on the JS heap. The JS
  * side compares them with the batch and, on any mismatch, re-checks that batch in JS for the precise error.
  *
  * Why beside the write: a 1 MiB batch of 100-byte records costs ~22 us of CRC and ~36 us of walking (a
@@ -81,16 +82,17 @@ static double *layout_arg(napi_env env, napi_value value, size_t length, size_t 
   return copy;
 }
 
-/* The results as a new Float64Array, or NULL with an exception pending. */
-static napi_value result_array(napi_env env, const double *result, size_t count) {
-  napi_value arraybuffer, array;
-  void *out = NULL;
-  if (napi_create_arraybuffer(env, count * sizeof(double), &out, &arraybuffer) != napi_ok ||
-      napi_create_typedarray(env, napi_float64_array, count, arraybuffer, 0, &array) != napi_ok) {
-    return NULL;
+/* Writes the results over the caller's layout (looked up again: `during` may have run a GC). */
+static void store_results(napi_env env, napi_value layout, const double *result, size_t batches) {
+  size_t entries = 0;
+  void *data = NULL;
+  napi_typedarray_type type;
+  if (napi_get_typedarray_info(env, layout, &type, &entries, &data, NULL, NULL) != napi_ok || entries < batches * 3) return;
+  double *out = data;
+  for (size_t i = 0; i < batches; i++) {
+    out[3 * i] = result[2 * i];
+    out[3 * i + 1] = result[2 * i + 1];
   }
-  memcpy(out, result, count * sizeof(double));
-  return array;
 }
 
 static napi_value js_verify_batches_beside(napi_env env, napi_callback_info info) {
@@ -119,10 +121,10 @@ static napi_value js_verify_batches_beside(napi_env env, napi_callback_info info
   napi_get_global(env, &global);
   napi_status called = napi_call_function(env, global, argv[2], 0, NULL, &ignored);
   if (beside) seglog_beside_wait();
-  napi_value result = called == napi_ok ? result_array(env, job.result, job.batches * 2) : NULL;
+  if (called == napi_ok) store_results(env, argv[1], job.result, job.batches);
   free(layout);
   free(job.result);
-  return result;
+  return NULL;
 }
 
 void seglog_verify_batches_init(napi_env env, napi_value exports) {

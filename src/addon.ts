@@ -37,10 +37,11 @@ export interface Addon {
   /**
    * Per batch of `layout` (position, size, record count or -1 triples): the CRC-32C of the batch from byte
    * 21 on, and its record walk's end relative to the batch (0 when not walked), computed on the addon's
-   * worker thread while `during()` runs on this one (native/beside.c, native/verify-batches.c); returns
-   * when both are done, or throws what `during` threw once the worker is done.
+   * worker thread while `during()` runs on this one (native/beside.c, native/verify-batches.c), written
+   * over the first two numbers of each triple once both are done; throws what `during` threw once the
+   * worker is done (the layout then unchanged).
    */
-  verifyBatchesBeside(bytes: Uint8Array, layout: Float64Array, during: () => void): Float64Array;
+  verifyBatchesBeside(bytes: Uint8Array, layout: Float64Array, during: () => void): void;
   /**
    * Allocates [offset, offset + length) of the file `fd` without changing its size; false when the
    * platform or file system cannot (native/reserve.c). Never throws for an OS error.

@@ -108,6 +108,12 @@ function checkHeader(bytes: Uint8Array, position: number): IncomingBatch {
 export const BESIDE_VERIFY_MIN_BYTES = 256 * 1024;
 
 /**
+ * Reused for every call: the addon writes its results over it, so a verification allocates nothing (a
+ * Float64Array this large lives off the JS heap, which the addon would otherwise have to move it to).
+ */
+let layoutScratch = new Float64Array(3 * 64);
+
+/**
  * Runs `write` and {@link verifyIncomingBatch} of every batch of `bytes`: beside each other (the addon's
  * `verifyBatchesBeside`, for inputs of {@link BESIDE_VERIFY_MIN_BYTES} or more), or the checks first.
  * Throws what `write` throws, or the `CorruptRecordError` the synchronous check gives for the first batch
@@ -120,17 +126,18 @@ export function verifyIncomingBatchesAround(bytes: Uint8Array, batches: readonly
     write();
     return;
   }
-  const layout = new Float64Array(batches.length * 3);
+  if (layoutScratch.length < batches.length * 3) layoutScratch = new Float64Array(batches.length * 3);
+  const layout = layoutScratch.subarray(0, batches.length * 3);
   batches.forEach((batch, i) => {
     layout[i * 3] = batch.position;
     layout[i * 3 + 1] = batch.bytes.byteLength;
     layout[i * 3 + 2] = batch.compression === 0 ? batch.recordCount : -1;
   });
-  const result = native.verifyBatchesBeside(bytes, layout, write);
+  native.verifyBatchesBeside(bytes, layout, write);
   batches.forEach((batch, i) => {
     const stored = ((batch.bytes[L.CRC_OFFSET]! << 24) | (batch.bytes[L.CRC_OFFSET + 1]! << 16) | (batch.bytes[L.CRC_OFFSET + 2]! << 8) | batch.bytes[L.CRC_OFFSET + 3]!) >>> 0;
-    const walked = batch.compression !== 0 || result[i * 2 + 1] === batch.bytes.byteLength;
-    if (result[i * 2] === stored && walked) return;
+    const walked = batch.compression !== 0 || layout[i * 3 + 1] === batch.bytes.byteLength;
+    if (layout[i * 3] === stored && walked) return;
     verifyIncomingBatch(batch); // throws the precise error
     assert(false, `native verification failed batch ${i} where the JS checks passed`);
   });

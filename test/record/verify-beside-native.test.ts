@@ -1,6 +1,6 @@
 /**
- * The addon's `verifyBatchesBeside` (native/verify-batches.c over native/beside.c): its results against the
- * addon's own CRC and walk on random batch layouts, `during` run exactly once and beside the checks, its
+ * The addon's `verifyBatchesBeside` (native/verify-batches.c over native/beside.c): its results (written
+ * over the layout) against the addon's own CRC and walk on random batch layouts, `during` run exactly once and beside the checks, its
  * exception propagated, bad arguments refused with typed errors.
  */
 import { describe, expect, it } from 'vitest';
@@ -34,24 +34,25 @@ describe('verifyBatchesBeside (addon)', () => {
       const { bytes, layout } = batches(rng);
       for (let m = rng.int(0, 2); m > 0; m--) bytes[rng.int(0, bytes.length - 1)] = rng.int(0, 255);
       let calls = 0;
-      const result = addon!.verifyBatchesBeside(bytes, layout, () => void calls++);
+      const input = Float64Array.from(layout);
+      addon!.verifyBatchesBeside(bytes, layout, () => void calls++);
       expect(calls).toBe(1);
       for (let i = 0; i < layout.length / 3; i++) {
-        const [position, size, count] = [layout[i * 3]!, layout[i * 3 + 1]!, layout[i * 3 + 2]!];
+        const [position, size, count] = [input[i * 3]!, input[i * 3 + 1]!, input[i * 3 + 2]!];
         const batch = bytes.subarray(position, position + size);
-        expect(result[i * 2]).toBe(addon!.crc32c(batch, L.CRC_COVERED_START, size));
-        expect(result[i * 2 + 1]).toBe(count < 0 ? 0 : addon!.recordLengthsEnd(batch, L.RECORDS_OFFSET, size, count));
+        expect(layout[i * 3]).toBe(addon!.crc32c(batch, L.CRC_COVERED_START, size));
+        expect(layout[i * 3 + 1]).toBe(count < 0 ? 0 : addon!.recordLengthsEnd(batch, L.RECORDS_OFFSET, size, count));
       }
     }
   });
 
   it('overlaps `during` with the checks, and waits for them before it returns', () => {
     const bytes = new Uint8Array(encodeBatch(Array.from({ length: 20_000 }, (_, i) => ({ value: new Uint8Array(100).fill(i) }))));
-    const layout = Float64Array.of(0, bytes.byteLength, 20_000);
     const expected = addon!.crc32c(bytes, L.CRC_COVERED_START, bytes.byteLength);
     for (let i = 0; i < 20; i++) {
-      const result = addon!.verifyBatchesBeside(bytes, layout, () => undefined); // returns before the worker could finish
-      expect([result[0], result[1]]).toEqual([expected, bytes.byteLength]);
+      const layout = Float64Array.of(0, bytes.byteLength, 20_000);
+      addon!.verifyBatchesBeside(bytes, layout, () => undefined); // returns before the worker could finish
+      expect([...layout]).toEqual([expected, bytes.byteLength, 20_000]);
     }
   });
 
@@ -60,7 +61,9 @@ describe('verifyBatchesBeside (addon)', () => {
     const layout = Float64Array.of(0, bytes.byteLength, 1);
     const failure = new Error('write failed');
     expect(() => addon!.verifyBatchesBeside(bytes, layout, () => { throw failure; })).toThrow(failure);
-    expect(addon!.verifyBatchesBeside(bytes, layout, () => undefined)[1]).toBe(bytes.byteLength);
+    expect([...layout]).toEqual([0, bytes.byteLength, 1]); // untouched
+    addon!.verifyBatchesBeside(bytes, layout, () => undefined);
+    expect(layout[1]).toBe(bytes.byteLength);
   });
 
   it('refuses bad arguments with typed errors, without calling `during`', () => {
