@@ -23,6 +23,8 @@ typedef void (*seglog_job)(void *arg);
 int seglog_beside_start(seglog_job job, void *arg);
 /* After a start that returned 1, on the same thread: returns once the job has returned. */
 void seglog_beside_wait(void);
+/* How many jobs the worker has run (tests use it to see the worker was used). */
+size_t seglog_beside_jobs(void);
 
 /* The standard CRC-32C of p[0, n) (crc32c.c). */
 uint32_t seglog_crc32c(const uint8_t *p, size_t n);

@@ -82,12 +82,18 @@ static double *layout_arg(napi_env env, napi_value value, size_t length, size_t 
   return copy;
 }
 
-/* Writes the results over the caller's layout (looked up again: `during` may have run a GC). */
+/*
+ * Writes the results over the caller's layout (looked up again: `during` may have run a GC); throws if the
+ * layout no longer holds them (detached or replaced meanwhile), rather than leave inputs where results go.
+ */
 static void store_results(napi_env env, napi_value layout, const double *result, size_t batches) {
   size_t entries = 0;
   void *data = NULL;
   napi_typedarray_type type;
-  if (napi_get_typedarray_info(env, layout, &type, &entries, &data, NULL, NULL) != napi_ok || entries < batches * 3) return;
+  if (napi_get_typedarray_info(env, layout, &type, &entries, &data, NULL, NULL) != napi_ok || data == NULL || entries < batches * 3) {
+    napi_throw_error(env, "ERR_INVALID_ARGUMENT", "verifyBatchesBeside: the layout changed during the call");
+    return;
+  }
   double *out = data;
   for (size_t i = 0; i < batches; i++) {
     out[3 * i] = result[2 * i];
@@ -127,8 +133,18 @@ static napi_value js_verify_batches_beside(napi_env env, napi_callback_info info
   return NULL;
 }
 
+/* workerJobs() -> number: jobs the worker thread has run (beside.c). */
+static napi_value js_worker_jobs(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  napi_create_double(env, (double)seglog_beside_jobs(), &result);
+  return result;
+}
+
 void seglog_verify_batches_init(napi_env env, napi_value exports) {
   napi_value fn;
+  napi_create_function(env, "workerJobs", NAPI_AUTO_LENGTH, js_worker_jobs, NULL, &fn);
+  napi_set_named_property(env, exports, "workerJobs", fn);
   napi_create_function(env, "verifyBatchesBeside", NAPI_AUTO_LENGTH, js_verify_batches_beside, NULL, &fn);
   napi_set_named_property(env, exports, "verifyBatchesBeside", fn);
 }

@@ -42,6 +42,8 @@ export interface Addon {
    * worker is done (the layout then unchanged).
    */
   verifyBatchesBeside(bytes: Uint8Array, layout: Float64Array, during: () => void): void;
+  /** Jobs the addon's worker thread has run so far (native/beside.c); tests check it was used. */
+  workerJobs(): number;
   /**
    * Allocates [offset, offset + length) of the file `fd` without changing its size; false when the
    * platform or file system cannot (native/reserve.c). Never throws for an OS error.

@@ -66,6 +66,12 @@ export const TIME_INDEX_ENTRY_BYTES = 12;
 export const INDEX_INTERVAL_BYTES_DEFAULT = 4096;
 
 /**
+ * Disk space the active segment reserves ahead at a time (`preallocateBytes`): one fallocate per 8 MiB
+ * appended, and at most 8 MiB (plus one append) reserved past a log's end.
+ */
+export const PREALLOCATE_BYTES_DEFAULT = 8 << 20;
+
+/**
  * The "warm section" of an index that lookups search first: 8 KiB, i.e. the last 2-3 pages, which every
  * in-sync lookup touches anyway, so they stay in page cache (Kafka `AbstractIndex`, pain point 9).
  */

@@ -36,10 +36,15 @@ export interface FileHandle {
   truncate(size: number): void;
   /**
    * Best effort: allocates disk space for [offset, offset + length) without changing the file's size
-   * (Linux `fallocate(FALLOC_FL_KEEP_SIZE)`); false when the platform or file system cannot. A truncate to
-   * the file's own size releases what lies past its end. Optional: a file layer without it never reserves.
+   * (Linux `fallocate(FALLOC_FL_KEEP_SIZE)`); false when the platform or file system cannot (some space may
+   * then be allocated anyway). Optional: a file layer without it never reserves.
    */
   reserve?(offset: number, length: number): boolean;
+  /**
+   * Frees disk space allocated past the end of the file, if any, without changing its size, bytes or
+   * modification time. Optional, with `reserve`.
+   */
+  releaseReserved?(): void;
   /** fsync: data and metadata on stable storage. */
   sync(): Promise<void>;
   /** fdatasync: data (and the size, if it changed) on stable storage. */
@@ -64,6 +69,12 @@ export interface MapOptions {
 }
 
 export interface FileSystem {
+  /**
+   * True when the handles' `write`/`writev` only read the bytes they are given (never detach, resize,
+   * transfer or modify them): seglog then reads the same bytes on another thread during the call
+   * (`appendBatch` verifies them beside their write). A layer without it gets them verified first.
+   */
+  readonly writesOnlyRead?: boolean;
   open(path: string, mode: OpenMode): FileHandle;
   /** Metadata, or `undefined` if nothing exists at `path`. */
   stat(path: string): FileStat | undefined;

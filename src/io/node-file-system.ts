@@ -8,7 +8,6 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import type { FileHandle, FileStat, FileSystem, MapOptions, OpenMode } from './file-system.js';
-import { nativeAddon } from '../addon.js';
 
 const { O_RDONLY, O_RDWR, O_CREAT, O_EXCL } = fs.constants;
 // Not 'a+' for create: O_APPEND makes Linux ignore the position of pwrite.
@@ -53,13 +52,21 @@ function mappingError(error: unknown, path: string): Error {
   return Object.assign(new Error(`${message} (${path})`), { code: names[errno] ?? 'EIO', errno });
 }
 
+/** `fallocate(fd, FALLOC_FL_KEEP_SIZE, offset, length)`, from seglog's addon (`io/` loads no module itself). */
+export type ReserveFunction = (fd: number, offset: number, length: number) => boolean;
+
+/** Blocks of 4 KiB: what a file's last partial block occupies on disk. */
+const BLOCK_BYTES = 4096;
+
 class NodeFileHandle implements FileHandle {
   readonly path: string;
   #fd: number;
+  readonly #reserve: ReserveFunction | undefined;
 
-  constructor(path: string, fd: number) {
+  constructor(path: string, fd: number, reserve: ReserveFunction | undefined) {
     this.path = path;
     this.#fd = fd;
+    this.#reserve = reserve;
   }
 
   get fd(): number {
@@ -98,7 +105,18 @@ class NodeFileHandle implements FileHandle {
   }
 
   reserve(offset: number, length: number): boolean {
-    return nativeAddon()?.reserve(this.#fd, offset, length) ?? false;
+    return this.#reserve?.(this.#fd, offset, length) ?? false;
+  }
+  /**
+   * A truncate to the file's own size frees blocks past its end (ext4, xfs, tmpfs, btrfs), but stamps the
+   * file with the current time, which time retention may read: skipped when nothing lies past the end, and
+   * the times are put back after it.
+   */
+  releaseReserved(): void {
+    const stat = fs.fstatSync(this.#fd);
+    if (stat.blocks * 512 <= Math.ceil(stat.size / BLOCK_BYTES) * BLOCK_BYTES) return;
+    fs.ftruncateSync(this.#fd, stat.size);
+    fs.futimesSync(this.#fd, stat.atimeMs / 1000, stat.mtimeMs / 1000); // to the microsecond
   }
   truncate(size: number): void {
     fs.ftruncateSync(this.#fd, size);
@@ -119,11 +137,20 @@ class NodeFileHandle implements FileHandle {
 
 /** Production file system: `node:fs` plus `@riaskov/mmap-io`. */
 export class NodeFileSystem implements FileSystem {
-  /** @param fileMode mode of files created (before umask). */
-  constructor(readonly fileMode = 0o640) {}
+  /** `write` and `writev` hand the bytes to the kernel and keep nothing. */
+  readonly writesOnlyRead: boolean = true;
+
+  /**
+   * @param fileMode mode of files created (before umask).
+   * @param reserve how handles reserve space (`FileHandle.reserve`); without it they never do.
+   */
+  constructor(
+    readonly fileMode = 0o640,
+    readonly reserve?: ReserveFunction,
+  ) {}
 
   open(path: string, mode: OpenMode): FileHandle {
-    return new NodeFileHandle(path, fs.openSync(path, kFlags[mode], this.fileMode));
+    return new NodeFileHandle(path, fs.openSync(path, kFlags[mode], this.fileMode), this.reserve);
   }
   stat(path: string): FileStat | undefined {
     const s = fs.statSync(path, { throwIfNoEntry: false });

@@ -114,16 +114,16 @@ export const BESIDE_VERIFY_MIN_BYTES = 256 * 1024;
 let layoutScratch = new Float64Array(3 * 64);
 
 /**
- * Runs `write` and {@link verifyIncomingBatch} of every batch of `bytes`: beside each other (the addon's
- * `verifyBatchesBeside`, for inputs of {@link BESIDE_VERIFY_MIN_BYTES} or more), or the checks first.
- * Throws what `write` throws, or the `CorruptRecordError` the synchronous check gives for the first batch
- * that fails (after `write` has run: the caller cuts what it wrote).
+ * Runs {@link verifyIncomingBatch} of every batch of `bytes`, and `write` if given: beside each other when
+ * `beside` (the addon's `verifyBatchesBeside`, for inputs of {@link BESIDE_VERIFY_MIN_BYTES} or more; the
+ * caller sets it only for a file layer whose writes only read the bytes), or the checks first. Throws what `write` throws, or the `CorruptRecordError` the
+ * synchronous check gives for the first batch that fails (after `write` has run: the caller cuts it).
  */
-export function verifyIncomingBatchesAround(bytes: Uint8Array, batches: readonly IncomingBatch[], write: () => void): void {
-  const native = bytes.byteLength >= BESIDE_VERIFY_MIN_BYTES ? nativeAddon() : undefined;
-  if (native === undefined) {
+export function verifyIncomingBatchesAround(bytes: Uint8Array, batches: readonly IncomingBatch[], write: (() => void) | undefined, beside: boolean): void {
+  const native = beside && write !== undefined && bytes.byteLength >= BESIDE_VERIFY_MIN_BYTES ? nativeAddon() : undefined;
+  if (native === undefined || write === undefined) {
     for (const batch of batches) verifyIncomingBatch(batch);
-    write();
+    write?.();
     return;
   }
   if (layoutScratch.length < batches.length * 3) layoutScratch = new Float64Array(batches.length * 3);

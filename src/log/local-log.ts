@@ -91,26 +91,46 @@ export class LocalLog {
     this.#endOffset = batches[batches.length - 1]!.lastOffset + 1;
   }
 
-  /** `append` of bytes that `verifyAround` checks while, or before, they are written (see LogSegment). */
-  appendVerified(chunks: readonly Uint8Array[], batches: readonly AppendedBatch[], verifyAround: (write: () => void) => void): void {
-    this.#rollFor(batches, this.config.clock.nowMs());
-    this.active.appendVerified(chunks, batches, verifyAround);
+  /**
+   * `append` of bytes that `verifyAround` checks while, or before, they are written (see LogSegment). When
+   * the append rolls the segment they are checked first, with no write beside (`verifyAround()`): a refused
+   * batch must not roll the log either (Kafka validates before `maybeRoll`).
+   */
+  appendVerified(chunks: readonly Uint8Array[], batches: readonly AppendedBatch[], verifyAround: (write?: () => void) => void): void {
+    const nowMs = this.config.clock.nowMs();
+    const roll = this.#rollParams(batches);
+    if (this.#shouldRoll(roll.size, roll.lastOffset, roll.maxTimestamp, nowMs)) {
+      verifyAround();
+      this.#maybeRoll(roll.size, roll.lastOffset, roll.maxTimestamp, nowMs);
+      this.active.appendVerified(chunks, batches, (write) => write());
+    } else {
+      this.active.appendVerified(chunks, batches, verifyAround);
+    }
     this.#endOffset = batches[batches.length - 1]!.lastOffset + 1;
   }
 
   #rollFor(batches: readonly AppendedBatch[], nowMs: number): void {
+    const { size, lastOffset, maxTimestamp } = this.#rollParams(batches);
+    this.#maybeRoll(size, lastOffset, maxTimestamp, nowMs);
+  }
+
+  #rollParams(batches: readonly AppendedBatch[]): { size: number; lastOffset: number; maxTimestamp: number } {
     let size = 0;
     let maxTimestamp = -1;
     for (const b of batches) {
       size += b.size;
       maxTimestamp = Math.max(maxTimestamp, b.maxTimestamp);
     }
-    this.#maybeRoll(size, batches[batches.length - 1]!.lastOffset, maxTimestamp, nowMs);
+    return { size, lastOffset: batches[batches.length - 1]!.lastOffset, maxTimestamp };
+  }
+
+  #shouldRoll(size: number, lastOffset: number, maxTimestamp: number, nowMs: number): boolean {
+    return this.active.shouldRoll({ size, lastOffset, maxTimestamp, nowMs, segmentMs: this.config.segmentMs });
   }
 
   #maybeRoll(size: number, lastOffset: number, maxTimestamp: number, nowMs: number): void {
     const active = this.active;
-    if (!active.shouldRoll({ size, lastOffset, maxTimestamp, nowMs, segmentMs: this.config.segmentMs })) return;
+    if (!this.#shouldRoll(size, lastOffset, maxTimestamp, nowMs)) return;
     if (active.size === 0) {
       // KAFKA-6388: an empty active segment that still asks to roll (its base is too far behind) is replaced.
       this.segments.remove(active);

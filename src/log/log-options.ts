@@ -3,6 +3,7 @@
  * why not, and validation into a frozen `LogConfig`. Bad options are `InvalidArgumentError`s naming the
  * option, thrown before anything touches the disk.
  */
+import { nativeAddon } from '../addon.js';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import type { CompressionId, CompressionName } from '../compression/codec.js';
@@ -17,14 +18,17 @@ import {
   INDEX_BYTES_MAX,
   INDEX_INTERVAL_BYTES_DEFAULT,
   MAX_MESSAGE_BYTES_DEFAULT,
+  PREALLOCATE_BYTES_DEFAULT,
   SEGMENT_BYTES_MAX,
   SEGMENT_BYTES_MIN,
   TIME_INDEX_ENTRY_BYTES,
 } from '../limits.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** Reserve 8 MiB at a time: one fallocate per 8 MiB appended, at most 8 MiB of space beyond a log's end. */
-const PREALLOCATE_BYTES_DEFAULT = 8 << 20;
+/** The addon's fallocate, loaded on the first reservation (src/addon.ts). */
+function reserveSpace(fd: number, offset: number, length: number): boolean {
+  return nativeAddon()?.reserve(fd, offset, length) ?? false;
+}
 
 /** Options of `Log.open`. Every field is optional. */
 export interface LogOptions {
@@ -228,7 +232,7 @@ export function resolveLogConfig(options: LogOptions = {}): LogConfig {
     repair: options.repair === true,
     fileMode,
     dirMode: integer(options, 'dirMode', 0o750, 0, 0o777),
-    fileSystem: options.fileSystem ?? new NodeFileSystem(fileMode),
+    fileSystem: options.fileSystem ?? new NodeFileSystem(fileMode, reserveSpace),
     clock,
     random,
     openFileCache: options.openFileCache,

@@ -640,9 +640,10 @@ export class LogSegment {
     this.#paths = paths;
   }
 
-  /** Closes files and indexes (indexes are trimmed). */
+  /** Closes files and indexes (indexes are trimmed, reserved disk space released). */
   close(): void {
     this.#config.cache?.forget(this);
+    this.log.releaseReserved();
     const errors: unknown[] = [];
     for (const close of [() => this.offsetIndex.close(), () => this.timeIndex.close(), () => this.log.close()]) {
       try {

@@ -368,7 +368,12 @@ export class Log extends EventEmitter<LogEvents> {
       throw new RecordTooLargeError(`append of ${size} bytes exceeds segmentBytes ${this.#config.segmentBytes}`, { expected: this.#config.segmentBytes, actual: size });
     }
     // Large inputs are verified on the addon's worker thread while they are written (batch-validation.ts).
-    const verifyAround = (write: () => void): void => (verified ? write() : verifyIncomingBatchesAround(bytes, batches, write));
+    const beside = this.#config.fileSystem.writesOnlyRead === true;
+    const verifyAround = (write?: () => void): void => {
+      if (verified) write?.();
+      else verifyIncomingBatchesAround(bytes, batches, write, beside);
+      verified = true;
+    };
     this.#local.appendVerified(chunks, appended, verifyAround);
     const lastOffset = appended[appended.length - 1]!.lastOffset;
     this.#afterWrite(batches[0]!, lastOffset, appended[0]!.maxTimestamp, this.#config.clock.nowMs());

@@ -25,9 +25,10 @@
  *
  * The active segment reserves disk space ahead of its end (`reserveAhead`, see `LogOptions.preallocateBytes`)
  * without changing the file's size: on ext4 a 1 MiB write into reserved space measured 10-20% faster than
- * one that extends the file (native/reserve.c). The file's bytes and size are exactly what they would be
- * without it; only `du` sees more. The reservation is released (a truncate to the file's own size, which
- * shrinks nothing) when the segment rolls or closes, and at open for a segment a crash left reserved.
+ * one that extends the file (native/reserve.c). The file's bytes, size and modification time are exactly
+ * what they would be without it; only `du` sees more. The reservation is released
+ * (`FileHandle.releaseReserved`) when the segment rolls or the log closes, and at the open of an active
+ * segment a crash may have left reserved.
  */
 import { assert } from '../assert.js';
 import { ioError } from '../errors.js';
@@ -115,15 +116,18 @@ export class SegmentFile {
     this.#reserveStep = step;
   }
 
-  /** Releases reserved space past the end (best effort: a failure leaves disk space, never bytes, behind). */
+  /**
+   * Stops reserving and frees what was reserved past the end (best effort: a failure leaves disk space,
+   * never bytes, behind; the next open releases it). Sizes, bytes and modification time are unchanged.
+   */
   releaseReserved(): void {
     this.#reserveStep = 0;
     if (this.#reservedEnd <= this.#size) return;
     this.#reservedEnd = 0;
     try {
-      this.#open().truncate(this.#size);
+      this.#open().releaseReserved?.();
     } catch {
-      // Only space is at stake: the next open, roll or close releases it again.
+      // Only space is at stake.
     }
   }
 
@@ -138,8 +142,10 @@ export class SegmentFile {
     if (step === 0 || position + bytes <= this.#reservedEnd || position < step) return;
     const from = Math.max(position, this.#reservedEnd);
     const length = Math.min(position + bytes + step, SEGMENT_BYTES_MAX) - from;
-    if (handle.reserve?.(from, length) === true) this.#reservedEnd = from + length;
-    else this.#reserveStep = 0; // not supported here (or the disk is full): stop asking
+    const reserved = handle.reserve?.(from, length) === true;
+    // A refused fallocate (ENOSPC) may still have allocated part of the range: release it all later.
+    this.#reservedEnd = from + length;
+    if (!reserved) this.#reserveStep = 0; // not supported here, or the disk is full: stop asking
   }
 
   /** Writes `chunks` back to back at the end of the file; returns the position of the first byte. */
@@ -335,7 +341,6 @@ export class SegmentFile {
    * kept: a later access reopens the file (the log manager closes cold segments to cap descriptors).
    */
   close(): void {
-    this.releaseReserved();
     this.#retireMapping();
     const handle = this.#handle;
     this.#handle = undefined;

@@ -11,7 +11,7 @@ import { Rng } from '../helpers/random.js';
 import { expectedValue } from './values.js';
 
 const HERE = import.meta.dirname;
-const MODES = ['plain', 'roll', 'retention', 'checkpoint', 'recovery'] as const;
+const MODES = ['plain', 'roll', 'retention', 'checkpoint', 'recovery', 'batch'] as const;
 export type CrashMode = (typeof MODES)[number];
 
 interface ChildReport {

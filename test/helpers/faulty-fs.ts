@@ -3,6 +3,7 @@
  * with a system error code (ENOSPC, EIO, ...) and optionally tears a write (writes only its first bytes,
  * then fails). Counts every call, so tests can assert how many fsyncs a code path made.
  */
+import { nativeAddon } from '../../src/addon.js';
 import { NodeFileSystem } from '../../src/io/node-file-system.js';
 import type { FileHandle, FileStat, FileSystem, MapOptions, OpenMode } from '../../src/io/file-system.js';
 
@@ -11,6 +12,7 @@ export type FaultOp =
   | 'write'
   | 'read'
   | 'truncate'
+  | 'reserve'
   | 'sync'
   | 'syncData'
   | 'syncDir'
@@ -49,8 +51,14 @@ export class FaultyFileSystem implements FileSystem {
   readonly counts = new Map<FaultOp, number>();
   #faults: ActiveFault[] = [];
 
-  constructor(inner: FileSystem = new NodeFileSystem()) {
+  /** By default over the production layer as `Log.open` builds it, space reservation included. */
+  constructor(inner: FileSystem = new NodeFileSystem(0o640, (fd, offset, length) => nativeAddon()?.reserve(fd, offset, length) ?? false)) {
     this.inner = inner;
+  }
+
+  /** Torn and failed writes only read the bytes too. */
+  get writesOnlyRead(): boolean {
+    return this.inner.writesOnlyRead === true;
   }
 
   inject(fault: Fault): void {
@@ -170,8 +178,14 @@ class FaultyHandle implements FileHandle {
     this.fs.fail('truncate', this.path);
     this.inner.truncate(size);
   }
+  /** A fault here makes the reservation fail the way fallocate does (false, nothing thrown). */
   reserve(offset: number, length: number): boolean {
+    if (this.fs.check('reserve', this.path) !== undefined) return false;
     return this.inner.reserve?.(offset, length) ?? false;
+  }
+  releaseReserved(): void {
+    this.fs.fail('truncate', this.path);
+    this.inner.releaseReserved?.();
   }
   async sync(): Promise<void> {
     this.fs.fail('sync', this.path);

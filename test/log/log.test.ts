@@ -181,7 +181,7 @@ describe('Log: append, read, roll, reopen', () => {
     await log.close();
   });
 
-  it('retention and deleteRecordsBefore called while a large appendBatch is pending keep it; abandon right after one loses nothing already returned', async () => {
+  it('a large appendBatch has written and indexed its bytes when the call returns: retention, deleteRecordsBefore and abandon after it keep it', async () => {
     const records = Array.from({ length: 3000 }, (_, i) => ({ value: Buffer.alloc(100, i % 256) }));
     const big = encodeBatch(records);
     expect(big.byteLength).toBeGreaterThanOrEqual(BESIDE_VERIFY_MIN_BYTES);
@@ -190,6 +190,7 @@ describe('Log: append, read, roll, reopen', () => {
     await log.append([{ value: 'first' }]);
     const end = log.endOffset;
     const appending = log.appendBatch(big);
+    expect(log.endOffset).toBe(3001); // synchronous up to its durability wait
     const deleting = log.deleteRecordsBefore(end);
     const retaining = log.applyRetention();
     expect(await appending).toEqual({ baseOffset: 1, lastOffset: 3000 });
@@ -198,16 +199,31 @@ describe('Log: append, read, roll, reopen', () => {
     await log.close();
     const reopened = await Log.open(dir, { maxMessageBytes: 4 << 20, durability: 'os' });
     expect(reopened.endOffset).toBe(3001);
-    expect((await readAll(reopened, reopened.startOffset)).length).toBe(3001 - reopened.startOffset);
     const inFlight = reopened.appendBatch(big);
     reopened.abandon();
-    const outcome = await inFlight.catch((e: unknown) => e);
-    if (outcome instanceof Error) expect(outcome).toBeInstanceOf(LogClosedError);
-    else expect(outcome).toEqual({ baseOffset: 3001, lastOffset: 6000 });
+    expect(await inFlight).toEqual({ baseOffset: 3001, lastOffset: 6000 }); // written before abandon ran
     const again = await Log.open(dir, { maxMessageBytes: 4 << 20 });
-    expect(again.endOffset).toBeGreaterThanOrEqual(3001); // an unflushed append may survive, like a crash's
-    expect((await readAll(again, 3001)).every((r, i) => r.offset === 3001 + i)).toBe(true);
+    expect(again.endOffset).toBe(6001); // in the page cache: the next open recovers it whole
+    expect((await readAll(again, 3001)).every((r, i) => r.offset === 3001 + i && r.value![0] === i % 256)).toBe(true);
     await again.close();
+  });
+
+  it('a refused appendBatch that would have rolled the segment leaves the segments as they were', async () => {
+    const log = await Log.open(tempDir(), { segmentBytes: 400 * 1024, maxMessageBytes: 4 << 20 });
+    const batch = Buffer.from(encodeBatch(Array.from({ length: 3000 }, (_, i) => ({ value: Buffer.alloc(100, i) }))));
+    await log.appendBatch(batch); // ~330 KB: the next one rolls
+    const bad = Buffer.from(batch);
+    bad[bad.length - 3]! ^= 0x10;
+    const rolls: unknown[] = [];
+    log.on('roll', (e) => rolls.push(e));
+    await expect(log.appendBatch(bad)).rejects.toBeInstanceOf(CorruptRecordError);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(log.segments.length).toBe(1);
+    expect(rolls).toEqual([]);
+    expect(log.endOffset).toBe(3000);
+    expect(await log.appendBatch(batch)).toEqual({ baseOffset: 3000, lastOffset: 5999 });
+    expect(log.segments.length).toBe(2);
+    await log.close();
   });
 
   it('a second open of the same directory fails at once; close is idempotent; use after close is typed', async () => {

@@ -3,6 +3,7 @@
  * over the layout) against the addon's own CRC and walk on random batch layouts, `during` run exactly once and beside the checks, its
  * exception propagated, bad arguments refused with typed errors.
  */
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { nativeAddon } from '../../src/addon.js';
 import { encodeBatch } from '../../src/main.js';
@@ -27,7 +28,7 @@ function batches(rng: Rng): { bytes: Uint8Array; layout: Float64Array } {
   return { bytes, layout };
 }
 
-describe('verifyBatchesBeside (addon)', () => {
+describe.skipIf(addon === undefined)('verifyBatchesBeside (addon)', () => {
   it('gives the CRC and walk of every batch, mutated or not, and runs `during` once (seeded)', () => {
     const rng = new Rng(testSeed('verify beside'));
     for (let round = 0; round < 200; round++) {
@@ -46,22 +47,39 @@ describe('verifyBatchesBeside (addon)', () => {
     }
   });
 
-  it('overlaps `during` with the checks, and waits for them before it returns', () => {
+  it('runs the checks on the worker while `during` runs, and has the results once it returns', () => {
     const bytes = new Uint8Array(encodeBatch(Array.from({ length: 20_000 }, (_, i) => ({ value: new Uint8Array(100).fill(i) }))));
     const expected = addon!.crc32c(bytes, L.CRC_COVERED_START, bytes.byteLength);
+    const jobs = addon!.workerJobs();
     for (let i = 0; i < 20; i++) {
       const layout = Float64Array.of(0, bytes.byteLength, 20_000);
-      addon!.verifyBatchesBeside(bytes, layout, () => undefined); // returns before the worker could finish
+      const spinUntil = performance.now() + 2; // long enough for the worker to wake and pick the job up
+      addon!.verifyBatchesBeside(bytes, layout, () => {
+        expect([...layout]).toEqual([0, bytes.byteLength, 20_000]); // results arrive only after `during`
+        while (performance.now() < spinUntil);
+      });
       expect([...layout]).toEqual([expected, bytes.byteLength, 20_000]);
     }
+    // The worker ran (some of) them; on one CPU there is no worker and everything runs inline.
+    if (os.availableParallelism() >= 2) expect(addon!.workerJobs()).toBeGreaterThan(jobs);
+  });
+
+  it('a call nested in `during` (worker claimed) runs inline and both get their results', () => {
+    const bytes = new Uint8Array(encodeBatch(Array.from({ length: 5000 }, (_, i) => ({ value: new Uint8Array(100).fill(i) }))));
+    const expected = addon!.crc32c(bytes, L.CRC_COVERED_START, bytes.byteLength);
+    const outer = Float64Array.of(0, bytes.byteLength, 5000);
+    const inner = Float64Array.of(0, bytes.byteLength, 5000);
+    addon!.verifyBatchesBeside(bytes, outer, () => addon!.verifyBatchesBeside(bytes, inner, () => undefined));
+    expect([...outer]).toEqual([expected, bytes.byteLength, 5000]);
+    expect([...inner]).toEqual([expected, bytes.byteLength, 5000]);
   });
 
   it("propagates what `during` throws (after the checks are done) and stays usable", () => {
-    const bytes = new Uint8Array(encodeBatch([{ value: 'x' }]));
-    const layout = Float64Array.of(0, bytes.byteLength, 1);
+    const bytes = new Uint8Array(encodeBatch(Array.from({ length: 5000 }, () => ({ value: 'x'.repeat(100) }))));
+    const layout = Float64Array.of(0, bytes.byteLength, 5000);
     const failure = new Error('write failed');
     expect(() => addon!.verifyBatchesBeside(bytes, layout, () => { throw failure; })).toThrow(failure);
-    expect([...layout]).toEqual([0, bytes.byteLength, 1]); // untouched
+    expect([...layout]).toEqual([0, bytes.byteLength, 5000]); // untouched
     addon!.verifyBatchesBeside(bytes, layout, () => undefined);
     expect(layout[1]).toBe(bytes.byteLength);
   });
@@ -75,6 +93,13 @@ describe('verifyBatchesBeside (addon)', () => {
     expect(() => addon!.verifyBatchesBeside(bytes, Float64Array.of(0, bytes.length + 1, 1), during)).toThrow(RangeError);
     expect(() => addon!.verifyBatchesBeside(bytes, Float64Array.of(0, 60, 1), during)).toThrow(RangeError);
     expect(() => addon!.verifyBatchesBeside(bytes, Float64Array.of(0.5, 61, 1), during)).toThrow(RangeError);
+    for (const bad of [NaN, Infinity, -2, 1.5, 2 ** 53, 2 ** 31]) {
+      expect(() => addon!.verifyBatchesBeside(bytes, Float64Array.of(0, bytes.length, bad), during)).toThrow(RangeError); // count (-1: compressed)
+    }
+    for (const bad of [NaN, Infinity, -1, 2 ** 53]) {
+      expect(() => addon!.verifyBatchesBeside(bytes, Float64Array.of(bad, 61, 1), during)).toThrow(RangeError); // position
+      expect(() => addon!.verifyBatchesBeside(bytes, Float64Array.of(0, bad, 1), during)).toThrow(RangeError); // size
+    }
     expect(() => addon!.verifyBatchesBeside(bytes, new Float64Array(0), during)).toThrow(TypeError);
     expect(() => addon!.verifyBatchesBeside(bytes, Float64Array.of(0, bytes.length, 1), 1 as unknown as () => void)).toThrow(TypeError);
   });
