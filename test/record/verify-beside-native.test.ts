@@ -64,6 +64,23 @@ describe.skipIf(addon === undefined)('verifyBatchesBeside (addon)', () => {
     if (os.availableParallelism() >= 2) expect(addon!.workerJobs()).toBeGreaterThan(jobs);
   });
 
+  it('hands jobs over with no wake-up lost, whether the worker polls or parks (seeded gaps)', async () => {
+    const rng = new Rng(testSeed('verify beside handover'));
+    const bytes = new Uint8Array(encodeBatch(Array.from({ length: 3000 }, (_, i) => ({ value: new Uint8Array(100).fill(i) }))));
+    const expected = addon!.crc32c(bytes, L.CRC_COVERED_START, bytes.byteLength);
+    for (let i = 0; i < 300; i++) {
+      const layout = Float64Array.of(0, bytes.byteLength, 3000);
+      const busyUntil = performance.now() + rng.int(0, 200) / 1000; // a write of 0-200 us
+      addon!.verifyBatchesBeside(bytes, layout, () => {
+        while (performance.now() < busyUntil);
+      });
+      expect(layout[0]).toBe(expected);
+      // Mostly back to back (the worker still polls), sometimes past its 2 ms window (it has parked).
+      if (rng.bool(0.05)) await new Promise((resolve) => setTimeout(resolve, 3));
+      else if (rng.bool(0.3)) await new Promise((resolve) => setImmediate(resolve));
+    }
+  });
+
   it('a call nested in `during` (worker claimed) runs inline and both get their results', () => {
     const bytes = new Uint8Array(encodeBatch(Array.from({ length: 5000 }, (_, i) => ({ value: new Uint8Array(100).fill(i) }))));
     const expected = addon!.crc32c(bytes, L.CRC_COVERED_START, bytes.byteLength);
