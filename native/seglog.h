@@ -3,6 +3,7 @@
 #define SEGLOG_H
 
 #include <node_api.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,14 +18,27 @@ void seglog_verify_batches_init(napi_env env, napi_value exports);
 /* Registers reserve() (reserve.c). */
 void seglog_reserve_init(napi_env env, napi_value exports);
 
+/* Registers lz4CompressFrame() and lz4FrameBound() (lz4-frame.c). */
+void seglog_lz4_frame_init(napi_env env, napi_value exports);
+/* The most bytes the Kafka LZ4 frame of `bytes` input bytes takes (lz4-frame.c). */
+size_t seglog_lz4_frame_bound(size_t bytes);
+
 /* A job for the worker of beside.c: a leaf computation over memory its caller keeps alive. */
 typedef void (*seglog_job)(void *arg);
 /* Runs job(arg) on the worker and returns 1, or returns 0 without running it (the caller runs it). */
 int seglog_beside_start(seglog_job job, void *arg);
-/* After a start that returned 1, on the same thread: returns once the job has returned. */
+/* After a start that returned 1 (or a post), on the same thread: returns once the job has returned. */
 void seglog_beside_wait(void);
 /* How many jobs the worker has run (tests use it to see the worker was used). */
 size_t seglog_beside_jobs(void);
+/* Takes the worker ahead of a job and wakes it to spin for that job (briefly); 0 when start would return 0. */
+int seglog_beside_claim(void);
+/* After a claim that returned 1, on the same thread: runs job(arg) on the worker (then seglog_beside_wait). */
+void seglog_beside_post(seglog_job job, void *arg);
+/* After a claim that returned 1 and posted nothing: gives the worker back. */
+void seglog_beside_release(void);
+/* After a post: whether the job has returned (seglog_beside_wait is still needed to give the worker back). */
+bool seglog_beside_done(void);
 
 /* The standard CRC-32C of p[0, n) (crc32c.c). */
 uint32_t seglog_crc32c(const uint8_t *p, size_t n);

@@ -1,7 +1,7 @@
 /**
  * seglog's own native addon (`native/`, built by `npm install` with node-gyp into
- * `build/Release/seglog_native.node`): the per-byte work of the hot paths, CRC-32C and the record-length
- * walk of `appendBatch` (also beside its write, on a worker thread). Loaded on first use (STYLE 18); when it is missing (no
+ * `build/Release/seglog_native.node`): the per-byte work of the hot paths, CRC-32C, the record-length
+ * walk of `appendBatch` (also beside its write, on a worker thread) and the LZ4 frame compressor. Loaded on first use (STYLE 18); when it is missing (no
  * compiler at install, an unusual platform) every caller falls back to JS or to another package, so
  * seglog still works, slower.
  */
@@ -49,6 +49,31 @@ export interface Addon {
    * platform or file system cannot (native/reserve.c). Never throws for an OS error.
    */
   reserve(fd: number, offset: number, length: number): boolean;
+  /**
+   * Writes the Kafka LZ4 frame of `input[start, end)` (FLG 0x60, BD 0x40, 64 KiB independent blocks, each
+   * stored when LZ4 does not shrink it) into `output` from `outStart`, which must have
+   * `lz4FrameBound(end - start)` bytes of room; returns the frame's end. `legacyHeaderChecksum` writes the
+   * pre-0.10 header checksum (magic v0). Blocks are compressed on this thread and the addon's worker
+   * (native/lz4-frame.c). A TypeError for a non-Uint8Array, a RangeError for bad bounds, too little room,
+   * or an output overlapping the input.
+   */
+  lz4CompressFrame(input: Uint8Array, start: number, end: number, output: Uint8Array, outStart: number, legacyHeaderChecksum?: boolean): number;
+  /** The most bytes `lz4CompressFrame` writes for `bytes` of input (at most 1 GiB, else a RangeError). */
+  lz4FrameBound(bytes: number): number;
+  /**
+   * Takes the addon's worker for this thread's next `lz4BesidePrefix` and wakes it (it spins briefly for
+   * that job); false when the worker is busy or absent. Released by `lz4CompressFrame` or `lz4BesideCancel`.
+   */
+  lz4BesideClaim(): boolean;
+  /**
+   * Starts compressing `input[0, 64 KiB)`, block 0 of the frame the next `lz4CompressFrame` of this same
+   * input (same memory) writes, on the worker; false when it is busy (lz4CompressFrame then does it).
+   * Until that call or `lz4BesideCancel`, `input` must stay referenced and its first 64 KiB unchanged.
+   * A RangeError when `input` is shorter than 64 KiB.
+   */
+  lz4BesidePrefix(input: Uint8Array): boolean;
+  /** Waits for a started prefix, drops it, and gives the worker back (after a batch was abandoned). */
+  lz4BesideCancel(): void;
 }
 
 /**

@@ -52,6 +52,25 @@ export interface CompressOptions {
 }
 
 /**
+ * Compression started before its input is complete, by a writer that appends to one buffer (the record
+ * batch builder): once `claimBytes` are written it calls {@link claim} (which readies a second thread),
+ * once `prefixBytes` are written {@link prefix} with the buffer (whose first `prefixBytes` are then
+ * final), and once everything is written {@link CompressionCodec.compressInto} with the same buffer, which
+ * uses the prefix's work when the input starts at the same memory and redoes it otherwise. From `prefix`
+ * until `compressInto` or {@link cancel} returns, the buffer must stay referenced and its first
+ * `prefixBytes` unchanged: another thread reads them. A writer that gives up in between calls `cancel`.
+ */
+export interface CompressAhead {
+  readonly claimBytes: number;
+  readonly prefixBytes: number;
+  /** Inputs expected to stay below this size gain nothing from a prefix: the writer skips claim and prefix. */
+  readonly worthBytes: number;
+  claim(): void;
+  prefix(input: Uint8Array): void;
+  cancel(): void;
+}
+
+/**
  * One codec. Implementations are frozen objects, stateless apart from lazily loaded native bindings (and
  * zstd's reused contexts), and synchronous.
  */
@@ -76,6 +95,12 @@ export interface CompressionCodec {
    * library only returns new buffers leave it out, and callers fall back to {@link compress}.
    */
   compressInto?(input: Uint8Array, output: Uint8Array, offset: number, options?: CompressOptions): number;
+  /**
+   * For a codec of independent blocks (lz4): a way to start compressing the input while the rest of it is
+   * still being written, or `undefined` when this codec, level or platform has none. The record batch
+   * builder uses it; see {@link CompressAhead}.
+   */
+  compressAhead?(options?: CompressOptions): CompressAhead | undefined;
   /**
    * Decompresses a whole stream (`input` may be a view at any offset). Output never exceeds
    * `context.maxBytes`, and hostile input makes no codec allocate more than about twice that, apart from
