@@ -7,19 +7,18 @@
  * batch size", a `CorruptRecordError`.
  */
 import { CorruptRecordError } from '../errors.js';
-import { parseRecord, plainBytes, type LogRecord, type RecordContext } from './record.js';
-import type { Cursor } from './varint.js';
+import { parseRecord, plainBytes, recordCursor, type LogRecord, type RecordContext, type RecordCursor } from './record.js';
 
 export class RecordIterator implements IterableIterator<LogRecord> {
   readonly #bytes: Uint8Array;
-  readonly #cursor: Cursor;
+  readonly #cursor: RecordCursor;
   readonly #ctx: RecordContext;
   readonly #lastOffset: number;
   #remaining: number;
 
   constructor(bytes: Uint8Array, start: number, count: number, lastOffsetDelta: number, ctx: RecordContext) {
     this.#bytes = plainBytes(bytes);
-    this.#cursor = { position: start };
+    this.#cursor = recordCursor(this.#bytes, start);
     this.#remaining = count;
     this.#ctx = ctx;
     this.#lastOffset = ctx.baseOffset + lastOffsetDelta;

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { CorruptRecordError, encodeBatch, type LogRecord, type RecordInput } from '../../src/main.js';
 import * as L from '../../src/record/layout.js';
-import { parseRecord, parseRecordGeneral, type RecordContext } from '../../src/record/record.js';
+import { parseRecord, parseRecordGeneral, recordCursor, type RecordContext } from '../../src/record/record.js';
 import { Rng, testSeed } from '../helpers/random.js';
 
 const ctx: RecordContext = { baseOffset: 1000, baseTimestamp: 1_700_000_000_000, logAppendTime: -1, position: 0, file: undefined };
@@ -15,7 +15,7 @@ const ctx: RecordContext = { baseOffset: 1000, baseTimestamp: 1_700_000_000_000,
 type Outcome = { record: LogRecord; end: number } | 'corrupt';
 
 function parse(parser: typeof parseRecord, bytes: Uint8Array, start: number): Outcome {
-  const cursor = { position: start };
+  const cursor = recordCursor(bytes, start);
   try {
     const record = parser(bytes, cursor, bytes.byteLength, ctx);
     return { record, end: cursor.position };
@@ -59,7 +59,11 @@ describe('record parser: inline fast path = general path', () => {
       if (kind === 1) mutated[rng.int(0, mutated.length - 1)]! ^= 1 << rng.int(0, 7);
       else if (kind === 2) mutated[rng.int(0, mutated.length - 1)] = rng.int(0, 255);
       else if (kind === 3) for (let i = 0; i < 4; i++) mutated[rng.int(0, mutated.length - 1)] = rng.int(0, 255);
-      const bytes = kind === 4 ? new Uint8Array(mutated.subarray(0, rng.int(0, mutated.length - 1))) : new Uint8Array(mutated);
+      const cut = kind === 4 ? mutated.subarray(0, rng.int(0, mutated.length - 1)) : mutated;
+      // Half the payloads start inside a larger buffer: views are made from its buffer and offset.
+      const lead = rng.bool() ? rng.int(1, 64) : 0;
+      const bytes = new Uint8Array(new ArrayBuffer(lead + cut.byteLength), lead, cut.byteLength);
+      bytes.set(cut);
       // Walk the records as the iterator does, comparing both parsers at every record start.
       let position = 0;
       while (position < bytes.byteLength) {
