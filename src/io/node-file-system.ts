@@ -55,6 +55,9 @@ function mappingError(error: unknown, path: string): Error {
 /** `fallocate(fd, FALLOC_FL_KEEP_SIZE, offset, length)`, from seglog's addon (`io/` loads no module itself). */
 export type ReserveFunction = (fd: number, offset: number, length: number) => boolean;
 
+/** The most buffers one writev takes on Linux (IOV_MAX). */
+const IOV_MAX = 1024;
+
 /** Blocks of 4 KiB: what a file's last partial block occupies on disk. */
 const BLOCK_BYTES = 4096;
 
@@ -91,16 +94,34 @@ class NodeFileHandle implements FileHandle {
     }
   }
   writev(chunks: readonly Uint8Array[], position: number): void {
+    // The usual call: one writev takes everything (no copies of the chunk array, no bookkeeping).
+    if (chunks.length <= IOV_MAX) {
+      let total = 0;
+      for (const chunk of chunks) total += chunk.byteLength;
+      const written = fs.writevSync(this.#fd, chunks as Uint8Array[], position);
+      if (written === total) return;
+      this.#writevRest(chunks, position, written);
+    } else {
+      this.#writevRest(chunks, position, 0);
+    }
+  }
+
+  /** Writes what is left of `chunks` after `skip` bytes, IOV_MAX chunks a call, looping over short writes. */
+  #writevRest(chunks: readonly Uint8Array[], position: number, skip: number): void {
     let pending = chunks.filter((c) => c.byteLength > 0);
-    while (pending.length > 0) {
-      // IOV_MAX is 1024 on Linux; writevSync loops on its own only for EAGAIN, not for short writes.
-      const slice = pending.slice(0, 1024);
-      let written = fs.writevSync(this.#fd, slice, position);
-      position += written;
+    let written = skip;
+    for (;;) {
       let i = 0;
       while (i < pending.length && written >= pending[i]!.byteLength) written -= pending[i++]!.byteLength;
       pending = pending.slice(i);
       if (written > 0) pending[0] = pending[0]!.subarray(written);
+      position += skip;
+      skip = 0;
+      if (pending.length === 0) return;
+      // writevSync loops on its own only for EAGAIN, not for short writes.
+      written = fs.writevSync(this.#fd, pending.slice(0, IOV_MAX), position);
+      if (written === 0) throw Object.assign(new Error(`writev wrote nothing at ${position}`), { code: 'EIO' }); // would spin
+      skip = written;
     }
   }
 

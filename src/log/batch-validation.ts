@@ -21,7 +21,8 @@
  */
 import { nativeAddon } from '../addon.js';
 import { assert } from '../assert.js';
-import { CorruptRecordError, InvalidArgumentError, RecordTooLargeError } from '../errors.js';
+import { CorruptRecordError, InvalidArgumentError, RecordTooLargeError, UnsafeIntegerError } from '../errors.js';
+import { readInt64, viewOf } from '../int64.js';
 import { FRAME_CORRUPT, FRAME_PARTIAL, describeCorruptFrame, frameSize } from '../record/batch-reader.js';
 import * as L from '../record/layout.js';
 import { DefaultRecordBatch } from '../record/record-batch.js';
@@ -45,10 +46,15 @@ export interface IncomingBatch {
 /**
  * Frames and checks every batch header in `bytes` (everything in the table but the CRC and the record
  * walk, which {@link verifyIncomingBatch} does); returns the batches in order.
+ *
+ * The fields are read through one DataView over the input rather than a `DefaultRecordBatch` per batch:
+ * this runs once per `appendBatch`, after the previous call's 1 MiB write has left the caches cold, where
+ * each getter and view of the batch object cost its own misses (probed: 5-9 us for one batch, ~1 us warm).
  */
 export function frameIncomingBatches(bytes: unknown, maxMessageBytes: number): IncomingBatch[] {
   if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('appendBatch takes a Uint8Array of v2 batches');
   if (bytes.byteLength === 0) throw new InvalidArgumentError('appendBatch of zero bytes');
+  const view = viewOf(bytes);
   const batches: IncomingBatch[] = [];
   let position = 0;
   while (position < bytes.byteLength) {
@@ -60,10 +66,46 @@ export function frameIncomingBatches(bytes: unknown, maxMessageBytes: number): I
     if (size > maxMessageBytes) {
       throw new RecordTooLargeError(`batch of ${size} bytes exceeds maxMessageBytes ${maxMessageBytes}`, { position, expected: maxMessageBytes, actual: size });
     }
-    batches.push(checkHeader(new Uint8Array(bytes.buffer, bytes.byteOffset + position, size), position));
+    batches.push(checkHeader(bytes, view, position, size));
     position += size;
   }
   return batches;
+}
+
+/** The int64 at `at` of the input; past 2^53 it is the error `DefaultRecordBatch` gives, at that position. */
+function int64At(view: DataView, at: number, field: string): number {
+  const value = readInt64(view, at);
+  if (value === undefined) throw new UnsafeIntegerError(`batch ${field} does not fit in a safe integer`, { position: at });
+  return value;
+}
+
+/** The header checks of one framed batch at `position` of the input (see the table above). */
+function checkHeader(input: Uint8Array, view: DataView, position: number, size: number): IncomingBatch {
+  const magic = input[position + L.MAGIC_OFFSET];
+  if (magic !== L.MAGIC_V2) throw new InvalidArgumentError(`appendBatch takes magic v2 batches, got magic ${magic}`, { position, actual: magic });
+  const count = view.getInt32(position + L.RECORDS_COUNT_OFFSET);
+  const lastOffsetDelta = view.getInt32(position + L.LAST_OFFSET_DELTA_OFFSET);
+  if (count <= 0 || count !== lastOffsetDelta + 1) {
+    throw new CorruptRecordError(`record count ${count} does not match last offset delta ${lastOffsetDelta}`, {
+      position,
+      expected: lastOffsetDelta + 1,
+      actual: count,
+    });
+  }
+  const attributes = input[position + L.ATTRIBUTES_OFFSET + 1]!; // the low byte of the int16
+  if ((attributes & L.CONTROL_FLAG_MASK) !== 0) throw new InvalidArgumentError('clients may not append control batches', { position });
+  if ((attributes & L.TIMESTAMP_TYPE_MASK) !== 0) throw new InvalidArgumentError('producers may not set LogAppendTime', { position });
+  return {
+    bytes: new Uint8Array(input.buffer, input.byteOffset + position, size),
+    position,
+    compression: attributes & L.COMPRESSION_CODEC_MASK,
+    lastOffsetDelta,
+    recordCount: count,
+    maxTimestamp: int64At(view, position + L.MAX_TIMESTAMP_OFFSET, 'maxTimestamp'),
+    producerId: int64At(view, position + L.PRODUCER_ID_OFFSET, 'producerId'),
+    producerEpoch: view.getInt16(position + L.PRODUCER_EPOCH_OFFSET),
+    baseSequence: view.getInt32(position + L.BASE_SEQUENCE_OFFSET),
+  };
 }
 
 /** Frames, checks and verifies every batch: {@link frameIncomingBatches} then {@link verifyIncomingBatch}. */
@@ -71,33 +113,6 @@ export function validateIncomingBatches(bytes: unknown, maxMessageBytes: number)
   const batches = frameIncomingBatches(bytes, maxMessageBytes);
   for (const batch of batches) verifyIncomingBatch(batch);
   return batches;
-}
-
-function checkHeader(bytes: Uint8Array, position: number): IncomingBatch {
-  const magic = bytes[L.MAGIC_OFFSET];
-  if (magic !== L.MAGIC_V2) throw new InvalidArgumentError(`appendBatch takes magic v2 batches, got magic ${magic}`, { position, actual: magic });
-  const batch = new DefaultRecordBatch(bytes, { position });
-  const count = batch.recordCount;
-  if (count <= 0 || count !== batch.lastOffsetDelta + 1) {
-    throw new CorruptRecordError(`record count ${count} does not match last offset delta ${batch.lastOffsetDelta}`, {
-      position,
-      expected: batch.lastOffsetDelta + 1,
-      actual: count,
-    });
-  }
-  if (batch.isControl) throw new InvalidArgumentError('clients may not append control batches', { position });
-  if (batch.timestampType === 'LogAppendTime') throw new InvalidArgumentError('producers may not set LogAppendTime', { position });
-  return {
-    bytes,
-    position,
-    compression: batch.compression,
-    lastOffsetDelta: batch.lastOffsetDelta,
-    recordCount: count,
-    maxTimestamp: batch.maxTimestamp,
-    producerId: batch.producerId,
-    producerEpoch: batch.producerEpoch,
-    baseSequence: batch.baseSequence,
-  };
 }
 
 /**
@@ -126,22 +141,35 @@ export function verifyIncomingBatchesAround(bytes: Uint8Array, batches: readonly
     write?.();
     return;
   }
-  if (layoutScratch.length < batches.length * 3) layoutScratch = new Float64Array(batches.length * 3);
-  const layout = layoutScratch.subarray(0, batches.length * 3);
-  batches.forEach((batch, i) => {
+  const layout = layoutFor(batches.length);
+  for (let i = 0; i < batches.length; i++) {
+    const batch = batches[i]!;
     layout[i * 3] = batch.position;
     layout[i * 3 + 1] = batch.bytes.byteLength;
     layout[i * 3 + 2] = batch.compression === 0 ? batch.recordCount : -1;
-  });
+  }
   native.verifyBatchesBeside(bytes, layout, write);
-  batches.forEach((batch, i) => {
-    const stored = ((batch.bytes[L.CRC_OFFSET]! << 24) | (batch.bytes[L.CRC_OFFSET + 1]! << 16) | (batch.bytes[L.CRC_OFFSET + 2]! << 8) | batch.bytes[L.CRC_OFFSET + 3]!) >>> 0;
-    const walked = batch.compression !== 0 || layout[i * 3 + 1] === batch.bytes.byteLength;
-    if (layout[i * 3] === stored && walked) return;
+  for (let i = 0; i < batches.length; i++) {
+    const batch = batches[i]!;
+    const b = batch.bytes;
+    const stored = ((b[L.CRC_OFFSET]! << 24) | (b[L.CRC_OFFSET + 1]! << 16) | (b[L.CRC_OFFSET + 2]! << 8) | b[L.CRC_OFFSET + 3]!) >>> 0;
+    const walked = batch.compression !== 0 || layout[i * 3 + 1] === b.byteLength;
+    if (layout[i * 3] === stored && walked) continue;
     verifyIncomingBatch(batch); // throws the precise error
     assert(false, `native verification failed batch ${i} where the JS checks passed`);
-  });
+  }
 }
+
+/** The scratch layout's first `batches` triples (one view kept for the common single batch). */
+function layoutFor(batches: number): Float64Array {
+  if (layoutScratch.length < batches * 3) layoutScratch = new Float64Array(batches * 3);
+  if (batches === 1) {
+    if (singleLayout?.buffer !== layoutScratch.buffer) singleLayout = layoutScratch.subarray(0, 3);
+    return singleLayout;
+  }
+  return layoutScratch.subarray(0, batches * 3);
+}
+let singleLayout: Float64Array | undefined;
 
 /** The CRC-32C, and for uncompressed batches the record lengths. Throws `CorruptRecordError`. */
 export function verifyIncomingBatch(batch: IncomingBatch): void {

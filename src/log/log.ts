@@ -915,22 +915,23 @@ function incomingOf(batch: DefaultRecordBatch): IncomingBatch {
  * and nothing is copied. The base offset lies outside the CRC, so the batch stays valid.
  */
 function layoutChunks(items: { bytes: Uint8Array; batch: IncomingBatch }[], baseOffset: number, patchBytes: number) {
-  const headers = patchBytes > 0 ? Buffer.allocUnsafe(items.length * patchBytes) : undefined;
+  const headers = patchBytes > 0 ? Buffer.allocUnsafe(items.length * patchBytes) : undefined; // from Node's pool
+  const headerView = headers === undefined ? undefined : viewOf(headers);
   const chunks: Uint8Array[] = [];
   const appended: AppendedBatch[] = [];
   let next = baseOffset;
   let size = 0;
-  items.forEach(({ bytes, batch }, i) => {
+  for (let i = 0; i < items.length; i++) {
+    const { bytes, batch } = items[i]!;
     if (headers !== undefined) {
-      const header = headers.subarray(i * patchBytes, (i + 1) * patchBytes);
-      writeInt64(viewOf(header), 0, next);
-      chunks.push(header, bytes.subarray(patchBytes));
+      writeInt64(headerView!, i * patchBytes, next);
+      chunks.push(new Uint8Array(headers.buffer, headers.byteOffset + i * patchBytes, patchBytes), new Uint8Array(bytes.buffer, bytes.byteOffset + patchBytes, bytes.byteLength - patchBytes));
     } else {
       chunks.push(bytes);
     }
     appended.push({ size: bytes.byteLength, lastOffset: next + batch.lastOffsetDelta, maxTimestamp: batch.maxTimestamp });
     next += batch.lastOffsetDelta + 1;
     size += bytes.byteLength;
-  });
+  }
   return { chunks, appended, size };
 }
