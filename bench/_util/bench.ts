@@ -108,6 +108,13 @@ export async function interleaved(
   return { ours: median(oursAll), peer: median(peerAll), oursAll, peerAll, ratio: median(ratios), ratios };
 }
 
+/** The 25th and 75th percentiles of `values`, as "lo-hi". */
+export function quartiles(values: readonly number[]): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return `${at(0.25).toFixed(2)}-${at(0.75).toFixed(2)}`;
+}
+
 /** "lo-hi" of `values`, each divided by `scale` and printed with `digits` decimals. */
 export function range(values: readonly number[], scale = 1, digits = 2): string {
   return `${(Math.min(...values) / scale).toFixed(digits)}-${(Math.max(...values) / scale).toFixed(digits)}`;
