@@ -138,6 +138,22 @@ function compressFrameInto(input: Uint8Array, out: Uint8Array, start: number, op
   return compressFrameWithLibrary(input, out, start, level, options.magic === 0);
 }
 
+/**
+ * The incompressible-block test of native/lz4-frame.c (`looks_incompressible`, where the numbers are
+ * explained): a block of at least 8 KiB whose first 2 KiB LZ4's fast compressor shrinks by less than 64
+ * bytes is stored as it is. Both paths apply it, so they write the same frame.
+ */
+const SAMPLE_BYTES = 2048;
+const SAMPLE_SAVED_MIN = 64;
+const SAMPLE_BLOCK_MIN = 8 << 10;
+
+/** True when `block` looks incompressible by its sample; `scratch` has the block's room. */
+function looksIncompressible(block: Uint8Array, scratch: Uint8Array): boolean {
+  if (block.byteLength < SAMPLE_BLOCK_MIN) return false;
+  const sampled = lz4().bindings.compress(block.subarray(0, SAMPLE_BYTES), scratch);
+  return sampled <= 0 || sampled > SAMPLE_BYTES - SAMPLE_SAVED_MIN;
+}
+
 /** {@link compressFrameInto} over node-lz4's block codecs (no addon, or an HC level). */
 function compressFrameWithLibrary(input: Uint8Array, out: Uint8Array, start: number, level: number, legacy: boolean): number {
   const { bindings } = lz4();
@@ -149,7 +165,7 @@ function compressFrameWithLibrary(input: Uint8Array, out: Uint8Array, start: num
   for (let from = 0; from < input.byteLength; from += KAFKA_BLOCK_BYTES) {
     const chunk = input.subarray(from, Math.min(from + KAFKA_BLOCK_BYTES, input.byteLength));
     const target = out.subarray(at + BLOCK_SIZE_BYTES);
-    const n = level === FAST_LEVEL ? bindings.compress(chunk, target) : bindings.compressHC(chunk, target);
+    const n = looksIncompressible(chunk, target) ? 0 : level === FAST_LEVEL ? bindings.compress(chunk, target) : bindings.compressHC(chunk, target);
     if (n > 0 && n < chunk.byteLength) {
       writeUint32LE(out, at, n);
       at += BLOCK_SIZE_BYTES + n;

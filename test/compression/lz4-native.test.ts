@@ -20,13 +20,17 @@ const lz4Library = require('lz4') as { decode(frame: Buffer): Buffer; bindings?:
 const lz4Block = (require('lz4/lib/utils.js') as { bindings: { compressBound(n: number): number; compress(i: Uint8Array, o: Uint8Array): number } }).bindings;
 const kafkajsLz4 = new (require('kafkajs-lz4') as new () => { codec(): { decompress(b: Buffer): Promise<Buffer> } })().codec();
 
-/** The Kafka frame of `input` built independently: node-lz4 per block, stored when it does not shrink. */
+/**
+ * The Kafka frame of `input` built independently: node-lz4 per block, stored when it does not shrink, or
+ * when a block of 8 KiB or more shrinks its first 2 KiB by less than 64 bytes (seglog's sample test).
+ */
 function referenceFrame(input: Uint8Array, legacy = false): Buffer {
   const blocks: { data: Uint8Array; stored: boolean }[] = [];
   const scratch = Buffer.alloc(lz4Block.compressBound(BLOCK));
   for (let from = 0; from < input.byteLength; from += BLOCK) {
     const data = input.subarray(from, Math.min(from + BLOCK, input.byteLength));
-    const n = lz4Block.compress(data, scratch);
+    const sampleStored = data.byteLength >= 8192 && lz4Block.compress(data.subarray(0, 2048), scratch) > 2048 - 64;
+    const n = sampleStored ? 0 : lz4Block.compress(data, scratch);
     blocks.push({ data, stored: !(n > 0 && n < data.byteLength) });
   }
   const hc = legacy ? (xxh32(Uint8Array.of(0x04, 0x22, 0x4d, 0x18, 0x60, 0x40)) >>> 8) & 0xff : undefined;

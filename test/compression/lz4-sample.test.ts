@@ -1,0 +1,81 @@
+/**
+ * The incompressible-block test of the lz4 codec (a block of 8 KiB or more whose first 2 KiB LZ4 shrinks by
+ * less than 64 bytes is stored as it is): what it stores and what it still compresses, and that the path
+ * without the addon (node-lz4's block compressor, the addon mocked away) writes the same frames as the
+ * addon's, so the rule cannot make a frame depend on how seglog was installed.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { nativeAddon } from '../../src/addon.js';
+import { codecByName } from '../../src/compression/registry.js';
+import { Rng, testSeed } from '../helpers/random.js';
+import { ctx, same } from './helpers.js';
+
+const BLOCK = 64 << 10;
+
+/** Sizes word of each block of a Kafka LZ4 frame (7-byte header, no checksums): [size, stored]. */
+function blocksOf(frame: Uint8Array): { size: number; stored: boolean }[] {
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const out: { size: number; stored: boolean }[] = [];
+  for (let at = 7; ; ) {
+    const word = view.getUint32(at, true);
+    if (word === 0) return out;
+    const size = (word & 0x7fff_ffff) >>> 0;
+    out.push({ size, stored: word >>> 31 === 1 });
+    at += 4 + size;
+  }
+}
+
+/** `n` bytes of JSON-like lines (LZ4 shrinks them ~5x). */
+function text(n: number): Buffer {
+  let lines = '';
+  for (let i = 0; lines.length < n; i++) lines += `{"user":${i % 97},"event":"view"}\n`;
+  return Buffer.from(lines.slice(0, n), 'latin1');
+}
+
+/** `random` bytes, then `text` (JSON-like, compressible) bytes, each run of its kind. */
+function runs(rng: Rng, parts: readonly ['random' | 'text', number][]): Buffer {
+  return Buffer.concat(
+    parts.map(([kind, n]) =>
+      kind === 'random' ? Buffer.from(rng.bytes(n)) : text(n),
+    ),
+  );
+}
+
+describe('lz4 incompressible-block test', () => {
+  const lz4 = codecByName('lz4');
+
+  it('stores a block whose first 2 KiB does not shrink, compresses one whose first 2 KiB does (seeded)', () => {
+    const rng = new Rng(testSeed('lz4 sample'));
+    const randomThenText = runs(rng, [['random', 4096], ['text', BLOCK - 4096]]);
+    const textThenRandom = runs(rng, [['text', 4096], ['random', BLOCK - 4096]]);
+    const small = runs(rng, [['random', 4096], ['text', 4000]]); // under 8 KiB: no sample, compressed
+    expect(blocksOf(lz4.compress(randomThenText))).toEqual([{ size: BLOCK, stored: true }]);
+    const [compressed] = blocksOf(lz4.compress(textThenRandom));
+    expect(compressed!.stored).toBe(false);
+    expect(compressed!.size).toBeLessThan(BLOCK);
+    expect(blocksOf(lz4.compress(small))[0]!.stored).toBe(false);
+    for (const input of [randomThenText, textThenRandom, small]) expect(same(lz4.decompress(lz4.compress(input), ctx()), input)).toBe(true);
+  });
+
+  it.skipIf(nativeAddon() === undefined)('writes the same frames without the addon (seeded)', async () => {
+    const rng = new Rng(testSeed('lz4 sample paths'));
+    const inputs = Array.from({ length: 30 }, () =>
+      runs(
+        rng,
+        Array.from({ length: rng.int(1, 6) }, () => [rng.bool() ? 'random' : 'text', rng.int(1, 3 * BLOCK)] as ['random' | 'text', number]),
+      ),
+    );
+    const withAddon = inputs.map((input) => lz4.compress(input));
+    vi.resetModules();
+    vi.doMock('../../src/addon.js', () => ({ nativeAddon: () => undefined }));
+    try {
+      const { codecByName: withoutAddon } = await import('../../src/compression/registry.js');
+      const library = withoutAddon('lz4');
+      inputs.forEach((input, i) => expect(same(library.compress(input), withAddon[i]!), `input ${i}, seed ${rng.seed}`).toBe(true));
+      expect(withAddon.some((frame) => blocksOf(frame).some((b) => b.stored))).toBe(true); // the rule ran
+    } finally {
+      vi.doUnmock('../../src/addon.js');
+      vi.resetModules();
+    }
+  });
+});
