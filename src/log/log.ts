@@ -925,7 +925,8 @@ function layoutChunks(items: { bytes: Uint8Array; batch: IncomingBatch }[], base
     const { bytes, batch } = items[i]!;
     if (headers !== undefined) {
       writeInt64(headerView!, i * patchBytes, next);
-      chunks.push(new Uint8Array(headers.buffer, headers.byteOffset + i * patchBytes, patchBytes), new Uint8Array(bytes.buffer, bytes.byteOffset + patchBytes, bytes.byteLength - patchBytes));
+      const header = new Uint8Array(headers.buffer, headers.byteOffset + i * patchBytes, patchBytes);
+      chunks.push(header, new Uint8Array(bytes.buffer, bytes.byteOffset + patchBytes, bytes.byteLength - patchBytes));
     } else {
       chunks.push(bytes);
     }

@@ -8,7 +8,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { nativeAddon } from '../../src/addon.js';
 import { codecByName } from '../../src/compression/registry.js';
 import { Rng, testSeed } from '../helpers/random.js';
-import { ctx, same } from './helpers.js';
+import { ctx, require, same } from './helpers.js';
+
+const lz4Block = (require('lz4/lib/utils.js') as { bindings: { compress(i: Uint8Array, o: Uint8Array): number } }).bindings;
 
 const BLOCK = 64 << 10;
 
@@ -41,6 +43,35 @@ function runs(rng: Rng, parts: readonly ['random' | 'text', number][]): Buffer {
   );
 }
 
+/** The lz4 codec of a fresh module graph in which the addon is missing. */
+async function withoutAddon(): Promise<ReturnType<typeof codecByName>> {
+  vi.resetModules();
+  vi.doMock('../../src/addon.js', () => ({ nativeAddon: () => undefined }));
+  try {
+    const registry = await import('../../src/compression/registry.js');
+    return registry.codecByName('lz4');
+  } finally {
+    vi.doUnmock('../../src/addon.js');
+    vi.resetModules();
+  }
+}
+
+/**
+ * Blocks whose first 2 KiB (k zero bytes, then random ones) node-lz4 compresses to exactly 1984 and 1985
+ * bytes, followed by text that compresses: 8192 bytes each, and the 1985 one cut to 8191.
+ */
+function thresholdCases(rng: Rng): { at1984: Buffer; at1985: Buffer; at1985Short: Buffer } {
+  const random = Buffer.from(rng.bytes(2048));
+  const scratch = Buffer.alloc(4096);
+  const sampleOf = (k: number) => Buffer.concat([Buffer.alloc(k), random.subarray(0, 2048 - k)]);
+  const find = (size: number) => {
+    for (let k = 0; k < 400; k++) if (lz4Block.compress(sampleOf(k), scratch) === size) return sampleOf(k);
+    throw new Error(`no sample compresses to ${size} bytes (seed ${rng.seed})`);
+  };
+  const block = (sample: Buffer, bytes: number) => Buffer.concat([sample, text(bytes - sample.byteLength)]);
+  return { at1984: block(find(1984), 8192), at1985: block(find(1985), 8192), at1985Short: block(find(1985), 8191) };
+}
+
 describe('lz4 incompressible-block test', () => {
   const lz4 = codecByName('lz4');
 
@@ -57,6 +88,24 @@ describe('lz4 incompressible-block test', () => {
     for (const input of [randomThenText, textThenRandom, small]) expect(same(lz4.decompress(lz4.compress(input), ctx()), input)).toBe(true);
   });
 
+  it('decides at its exact thresholds: 1984 bytes from the sample compresses, 1985 stores; under 8 KiB never samples (seeded)', async () => {
+    const rng = new Rng(testSeed('lz4 sample thresholds'));
+    const cases = thresholdCases(rng);
+    const expectations: [Buffer, boolean[]][] = [
+      [cases.at1984, [false]],
+      [cases.at1985, [true]],
+      [cases.at1985Short, [false]],
+      [Buffer.concat([text(BLOCK), cases.at1985]), [false, true]],
+      [Buffer.concat([text(BLOCK), cases.at1985Short]), [false, false]],
+    ];
+    for (const [input, stored] of expectations) expect(blocksOf(lz4.compress(input)).map((b) => b.stored)).toEqual(stored);
+    // The same decisions without the addon (node-lz4's compressor, and at an HC level).
+    const frames = expectations.map(([input]) => lz4.compress(input));
+    const library = await withoutAddon();
+    expectations.forEach(([input], i) => expect(same(library.compress(input), frames[i]!), `case ${i}`).toBe(true));
+    expectations.forEach(([input, stored]) => expect(blocksOf(library.compress(input, { level: 1 })).map((b) => b.stored)).toEqual(stored));
+  });
+
   it.skipIf(nativeAddon() === undefined)('writes the same frames without the addon (seeded)', async () => {
     const rng = new Rng(testSeed('lz4 sample paths'));
     const inputs = Array.from({ length: 30 }, () =>
@@ -66,16 +115,8 @@ describe('lz4 incompressible-block test', () => {
       ),
     );
     const withAddon = inputs.map((input) => lz4.compress(input));
-    vi.resetModules();
-    vi.doMock('../../src/addon.js', () => ({ nativeAddon: () => undefined }));
-    try {
-      const { codecByName: withoutAddon } = await import('../../src/compression/registry.js');
-      const library = withoutAddon('lz4');
-      inputs.forEach((input, i) => expect(same(library.compress(input), withAddon[i]!), `input ${i}, seed ${rng.seed}`).toBe(true));
-      expect(withAddon.some((frame) => blocksOf(frame).some((b) => b.stored))).toBe(true); // the rule ran
-    } finally {
-      vi.doUnmock('../../src/addon.js');
-      vi.resetModules();
-    }
+    const library = await withoutAddon();
+    inputs.forEach((input, i) => expect(same(library.compress(input), withAddon[i]!), `input ${i}, seed ${rng.seed}`).toBe(true));
+    expect(withAddon.some((frame) => blocksOf(frame).some((b) => b.stored))).toBe(true); // the rule ran
   });
 });
