@@ -13,6 +13,21 @@ export function readInt64(view: DataView, position: number): number | undefined 
   return Number.isSafeInteger(value) ? value : undefined;
 }
 
+/** The big-endian int32 at `bytes[position, position + 4)`, which the caller has bounds-checked. */
+export function int32At(bytes: Uint8Array, position: number): number {
+  return (bytes[position]! << 24) | (bytes[position + 1]! << 16) | (bytes[position + 2]! << 8) | bytes[position + 3]!;
+}
+
+/**
+ * {@link readInt64} straight from the bytes. For the header walks (framing, offsets of each batch), which
+ * run once per batch: a `DataView` made per call cost them ~0.2 us each (walking the ten batch headers of
+ * a 1 MiB read: 4.9 us with views, 0.6 us with this; medians of 30 rounds).
+ */
+export function int64At(bytes: Uint8Array, position: number): number | undefined {
+  const value = int32At(bytes, position) * TWO_POW_32 + (int32At(bytes, position + 4) >>> 0);
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
 /** Writes a safe integer as a big-endian int64 at `position`. The caller has checked it is safe. */
 export function writeInt64(view: DataView, position: number, value: number): void {
   // Math.floor keeps the sign right for negative values (-1 → hi -1, lo 0xffffffff).

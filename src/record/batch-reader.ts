@@ -18,7 +18,7 @@
  * (Kafka's read contract); whether that is an error is the caller's choice.
  */
 import { CorruptRecordError } from '../errors.js';
-import { readInt64, viewOf } from '../int64.js';
+import { int32At, int64At } from '../int64.js';
 import { BATCH_BYTES_MAX } from '../limits.js';
 import * as L from './layout.js';
 import { LegacyRecordBatch } from './legacy-record-batch.js';
@@ -39,7 +39,7 @@ export function frameSize(bytes: Uint8Array, position: number, end: number, maxB
 }
 
 function frameSizeOfHeader(bytes: Uint8Array, position: number, end: number, maxBatchBytes: number): number {
-  const length = viewOf(bytes).getInt32(position + L.LENGTH_OFFSET);
+  const length = int32At(bytes, position + L.LENGTH_OFFSET);
   const magic = bytes[position + L.MAGIC_OFFSET]!;
   if (length < L.LEGACY_RECORD_OVERHEAD_V0 || magic > L.MAGIC_V2) return FRAME_CORRUPT;
   const total = length + L.LOG_OVERHEAD;
@@ -51,7 +51,7 @@ function frameSizeOfHeader(bytes: Uint8Array, position: number, end: number, max
 
 /** Says why `frameSize` returned {@link FRAME_CORRUPT} at `position`, for error messages. */
 export function describeCorruptFrame(bytes: Uint8Array, position: number, maxBatchBytes: number): string {
-  const length = viewOf(bytes).getInt32(position + L.LENGTH_OFFSET);
+  const length = int32At(bytes, position + L.LENGTH_OFFSET);
   const magic = bytes[position + L.MAGIC_OFFSET]!;
   if (magic > L.MAGIC_V2) return `unknown magic ${magic}`;
   if (length + L.LOG_OVERHEAD > maxBatchBytes) return `batch size ${length + L.LOG_OVERHEAD} above the limit ${maxBatchBytes}`;
@@ -123,11 +123,10 @@ export function* decodeBatches(bytes: Uint8Array, options: DecodeOptions = {}): 
  * stored offset is not a safe integer.
  */
 export function lastOffsetAt(bytes: Uint8Array, position: number): number | undefined {
-  const view = viewOf(bytes);
-  const offset = readInt64(view, position + L.BASE_OFFSET_OFFSET);
+  const offset = int64At(bytes, position + L.BASE_OFFSET_OFFSET);
   if (offset === undefined) return undefined;
   if (bytes[position + L.MAGIC_OFFSET] !== L.MAGIC_V2) return offset;
-  return offset + view.getInt32(position + L.LAST_OFFSET_DELTA_OFFSET);
+  return offset + int32At(bytes, position + L.LAST_OFFSET_DELTA_OFFSET);
 }
 
 /**
@@ -136,7 +135,7 @@ export function lastOffsetAt(bytes: Uint8Array, position: number): number | unde
  * not a safe integer.
  */
 export function firstOffsetAt(bytes: Uint8Array, position: number): number | undefined {
-  return readInt64(viewOf(bytes), position + L.BASE_OFFSET_OFFSET);
+  return int64At(bytes, position + L.BASE_OFFSET_OFFSET);
 }
 
 /**
