@@ -86,6 +86,8 @@ describe('decoder on hostile bytes', () => {
         if (kind === 0) mutated[pick()]! ^= 1 << rng.int(0, 7);
         else if (kind === 1) mutated.fill(0, pick(), pick());
         else if (kind === 2) mutated[pick()] = rng.int(0, 255);
+        // A zero fill can run over a base offset between two covered bytes it left as they were: restore those.
+        for (const i of outsideCrc) mutated[i] = original[i]!;
         const input = kind === 3 ? Buffer.concat([mutated, rng.bytes(rng.int(1, 40))]) : mutated;
         const result = decodeAll(input);
         if (!(result instanceof Error)) expect(summary(result)).toEqual(expected);
