@@ -1,49 +1,58 @@
 /*
  * `lz4CompressFrame(input, start, end, output, outStart, legacyHeaderChecksum?) -> end`: the Kafka LZ4
- * frame of input[start, end) written into output from outStart, byte for byte what the JS path of
- * src/compression/lz4.ts writes over node-lz4 (the layout is documented there):
+ * frame of input[start, end) written into output from outStart (the layout is documented in
+ * src/compression/lz4.ts):
  *
  *   04 22 4D 18  60  40  HC   blocks of <= 64 KiB: size int32 LE (high bit = stored) . data   00 00 00 00
  *
  * HC is (xxh32(60 40) >> 8) & 0xFF = 0x82, or with the pre-0.10 quirk (legacyHeaderChecksum, magic v0)
  * the same over the magic too, 0x1A; both come from XXH32 here. A block is stored uncompressed when
  * LZ4 does not shrink it (Kafka's `compressedLength >= size`), or when its sample shows it will not
- * shrink by ~3% (looks_incompressible below). The block compressor is LZ4_compress_default,
- * the one node-lz4's `compress` calls, from the same LZ4 sources (the lz4 dependency's bundled library,
- * see binding.gyp), so the compressed bytes are the same.
+ * shrink by ~3% (looks_incompressible below). The block compressor is LZ4_compress_default, the one
+ * node-lz4's `compress` calls, from the same LZ4 sources (the lz4 dependency's bundled library, see
+ * binding.gyp): called alone, this writes byte for byte what the JS path over node-lz4 writes (64 KiB
+ * blocks). Through the pipeline below the blocks are cut elsewhere, so the bytes differ; readers do not
+ * care (a block may be any size up to the 64 KiB the header declares; Kafka's reader, node-lz4 and
+ * KafkaJS read both, as the tests show).
  *
  * Why two threads: the blocks of Kafka's frame (FLG bit 5) are independent, and for a 1000 x 100 B batch
- * (~110 KB, 2 blocks: 64 KiB + ~44 KiB) LZ4 measured ~100-250 us per batch against ~90-130 us for
- * encoding its records: the compressor alone was the ceiling on one thread. Two ways to use the worker:
+ * (~110 KB) LZ4 measured ~100-250 us per batch against ~70-140 us for encoding its records: the compressor
+ * alone was the ceiling on one thread. Two ways to use the worker:
  *
  * - Split (lz4CompressFrame alone): the back blocks (the smaller half) go to the worker first and this
  *   thread compresses the front ones meanwhile, so the ~35-50 us the worker takes to wake overlaps this
  *   thread's work. Measured on the 110 KB frame: ~140 us against ~210 us on one thread.
- * - Pipeline (the record batch builder, through src/compression/lz4.ts `compressAhead`): lz4BesideClaim
- *   at 40 KiB of records wakes the worker, lz4BesidePrefix at 64 KiB hands it block 0 while the builder
- *   writes the rest of the records, and lz4CompressFrame then compresses the remaining blocks here and
- *   takes block 0's bytes from the worker. Block 0 compresses beside the encoding instead of after it.
+ * - Pipeline (the record batch builder, through src/compression/lz4.ts `compressAhead`): lz4BesideClaim at
+ *   4 KiB of records wakes the worker; lz4BesidePublish hands it each block as soon as the builder has
+ *   written it (16 KiB, 48 KiB, then every 64 KiB; see PIPE_* below); lz4CompressFrame cuts what is left
+ *   into one or two blocks and compresses from the back while the worker goes on from the front. Probed
+ *   on the 64 KiB-prefix design this replaces (one 64 KiB block 0 handed over once written): the worker
+ *   started ~55-90 us into the batch and, being ~1.3x slower per byte than this thread, often finished
+ *   after it (160 against 138 us in the fastest third of 3000 batches).
  *
- * Where the worker writes: in the split, into the output itself, at the place its first block would take
- * if every block before it came out at LZ4's bound (`outStart` + 7 + k * (4 + LZ4_compressBound(64 KiB))).
- * This thread's blocks end at or before that place, so the two never overlap; the worker's part is then
- * moved down behind them (one memmove of at most half the frame, a few microseconds). The prefix is
- * started before the output is known, so it writes into scratch memory of its JS thread (its napi_env)
- * and is copied into place. The caller's output must have the frame's bound of room (lz4FrameBound, the
- * same as the JS `frameBound`) and is never written past.
+ * Where blocks are written: in the split, the worker writes into the output itself, at the place its first
+ * block would take if every block before it came out at LZ4's bound (`outStart` + 7 + k * (4 +
+ * LZ4_compressBound(64 KiB))). This thread's blocks end at or before that place, so the two never overlap;
+ * the worker's part is then moved down behind them (one memmove of at most half the frame). The pipeline
+ * starts before the output is known, so the worker writes each block into a slot of its JS thread (its
+ * napi_env), and the blocks are copied into place in order. The caller's output must have the frame's
+ * bound of room (lz4FrameBound, the same as the JS `frameBound`) and is never written past.
  *
  * When the worker is busy (another JS thread, or appendBatch's verification), when there is one block, or
  * when the worker has not begun its part by the time this thread is done with its own (seglog_beside_wait
  * then takes the job back), every block is compressed here. In the split nothing calls into JS between the
- * start and the wait, so the input and output cannot move or be detached meanwhile. A prefix runs while JS
- * runs: its caller keeps the input referenced and its first 64 KiB unchanged until lz4CompressFrame or
- * lz4BesideCancel, and an env that ends first waits for it in its cleanup hook.
+ * start and the wait, so the input and output cannot move or be detached meanwhile. A pipeline runs while
+ * JS runs: its caller keeps every buffer it published from referenced and the published bytes unchanged
+ * until lz4CompressFrame or lz4BesideCancel, and an env that ends first waits for it in its cleanup hook.
  */
 #include "seglog.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lz4.h"
 #include "xxhash.h"
@@ -136,23 +145,170 @@ static void run_blocks_job(void *arg) {
 }
 
 /*
- * What one JS thread (one napi_env) has on the worker between lz4BesideClaim / lz4BesidePrefix and the
- * lz4CompressFrame (or lz4BesideCancel) that completes it. The prefix job reads the caller's input and
- * writes `scratch`, which this state owns: the output buffer is not known yet when the prefix starts.
+ * The pipeline's blocks (see the header comment): block k ends at PIPE_FIRST_BYTES (16 KiB), then
+ * PIPE_SECOND_END (48 KiB), then every 64 KiB; what is left when the input is complete (less than a block)
+ * is cut into near-equal blocks of at most PIPE_TAIL_BYTES. Why these sizes, on a 1000 x 100 B batch of
+ * JSON-like values (~108 KiB of records, LZ4 ~1.1-1.6 us/KiB on this VM, the records written at ~0.7-1.3
+ * us/KiB): a small block 0 starts the worker ~15 us into the encoding instead of ~55-80 (when 64 KiB are
+ * written), and a tail cut in two lets the two threads end together. Measured on the benchmark's batch
+ * against the 64 KiB-prefix pipeline in one process (60 interleaved rounds of 20 batches, medians of the
+ * per-round ratios, three runs each): 1.05-1.10x for repetitive values; 0.91-0.97x for random ones,
+ * whose blocks are stored on their sample and cost little to compress, so four blocks' samples and slot
+ * copies outweigh the earlier start. Cost in size: blocks of 16 and 32 KiB shrink a little less (LZ4
+ * starts each block with no history): 40535 against 40041 bytes (+1.2%) for the repetitive batch;
+ * larger batches are mostly 64 KiB blocks.
+ */
+#define PIPE_FIRST_BYTES (16 * 1024)
+#define PIPE_SECOND_END (48 * 1024)
+#define PIPE_TAIL_BYTES (32 * 1024)
+/*
+ * Blocks one pipeline holds (each with a slot of block_room() bytes, ~64 KiB, kept for the JS thread's
+ * life): 32 cover 16 + 32 + 30 x 64 KiB, ~1.9 MiB of input, past Kafka's 1 MiB default batch limit. The
+ * rest of a larger input is compressed on this thread after the pipeline's blocks.
+ */
+#define PIPE_BLOCKS_MAX 32
+/*
+ * How long the worker waits for the next block before it leaves the pipeline (this thread then does the
+ * blocks published after): a batch's blocks are published every ~15-80 us while its records are written.
+ */
+#define PIPE_IDLE_NS 400000
+
+typedef struct {
+  const uint8_t *src; /* the buffer the block was published from (JS keeps it referenced) */
+  size_t from, to;
+  size_t written;     /* bytes it came out as, set by whoever compressed it */
+  bool in_output;     /* compressed by lz4CompressFrame into the output (at its bound position), not its slot */
+} pipe_block;
+
+/*
+ * What one JS thread (one napi_env) has on the worker between lz4BesideClaim and the lz4CompressFrame (or
+ * lz4BesideCancel) that completes it. The blocks [lo, hi) of `range` are published and not taken yet: the
+ * worker takes them from the front (lo + 1), this thread from the back (hi - 1) once the input is complete,
+ * each by one compare-and-swap of the pair, so a block is compressed exactly once; publishing raises hi.
+ * A block is written into its own slot, since where it lands in the frame depends on the blocks before it.
  */
 typedef struct {
   bool claimed;       /* this env holds the worker (seglog_beside_claim) */
-  bool posted;        /* the prefix job is on the worker */
-  blocks_job prefix;  /* block 0 of the frame being written */
-  uint8_t *scratch;   /* block_room() bytes, allocated on first use */
+  bool posted;        /* the pipeline job (run_pipe) is on the worker */
+  pipe_block blocks[PIPE_BLOCKS_MAX];
+  uint8_t *slots[PIPE_BLOCKS_MAX];
+  _Atomic uint64_t range; /* lo | hi << 32 */
+  atomic_bool complete;   /* no block will be published any more */
+  size_t count;           /* blocks published (this thread only) */
+  size_t published;       /* input bytes they cover */
+  const uint8_t *src;     /* the buffer of the latest publish */
 } lz4_env;
 
-/* Waits for a posted prefix and gives the worker back, so that nothing of this env runs beside. */
+static uint64_t pipe_range(uint32_t lo, uint32_t hi) { return (uint64_t)lo | ((uint64_t)hi << 32); }
+
+static void compress_slot(lz4_env *state, uint32_t k) {
+  pipe_block *block = &state->blocks[k];
+  block->written = write_blocks(block->src + block->from, block->to - block->from, state->slots[k]);
+}
+
+/* Room block k takes at most: its size word and LZ4's bound for its bytes. */
+static size_t pipe_block_room(const pipe_block *block) { return BLOCK_SIZE_BYTES + (size_t)LZ4_compressBound((int)(block->to - block->from)); }
+
+static uint64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/*
+ * The worker's part: takes published blocks from the front until the input is complete and none is left,
+ * or until no block came for PIPE_IDLE_NS. Run here instead (seglog_beside_wait takes back a job the worker
+ * never picked up) it finds the input complete and takes what this thread has not.
+ */
+static void run_pipe(void *arg) {
+  lz4_env *state = arg;
+  uint64_t idle_from = now_ns();
+  for (;;) {
+    uint64_t range = atomic_load(&state->range);
+    uint32_t lo = (uint32_t)range, hi = (uint32_t)(range >> 32);
+    if (lo < hi) {
+      if (atomic_compare_exchange_weak(&state->range, &range, pipe_range(lo + 1, hi))) {
+        compress_slot(state, lo);
+        idle_from = now_ns();
+      }
+      continue;
+    }
+    if (atomic_load(&state->complete)) {
+      if (atomic_load(&state->range) == range) return; /* nothing was published between the two loads */
+      continue;
+    }
+    if (now_ns() - idle_from > PIPE_IDLE_NS) return;
+    __asm__ __volatile__("" ::: "memory"); /* a plain spin: no PAUSE, see beside.c */
+  }
+}
+
+/* Takes the block at the back, if one is left; returns its index or -1. */
+static int64_t take_back(lz4_env *state) {
+  uint64_t range = atomic_load(&state->range);
+  for (;;) {
+    uint32_t lo = (uint32_t)range, hi = (uint32_t)(range >> 32);
+    if (lo >= hi) return -1;
+    if (atomic_compare_exchange_weak(&state->range, &range, pipe_range(lo, hi - 1))) return hi - 1;
+  }
+}
+
+/* Adds block [state->published, to) of src; false when there is no slot for it. */
+static bool publish_block(lz4_env *state, const uint8_t *src, size_t to) {
+  size_t k = state->count;
+  if (k == PIPE_BLOCKS_MAX) return false;
+  if (state->slots[k] == NULL && (state->slots[k] = malloc(block_room())) == NULL) return false;
+  state->blocks[k] = (pipe_block){.src = src, .from = state->published, .to = to, .in_output = false};
+  state->published = to;
+  state->count = k + 1;
+  uint64_t range = atomic_load(&state->range);
+  while (!atomic_compare_exchange_weak(&state->range, &range, pipe_range((uint32_t)range, (uint32_t)(k + 1)))) {
+  }
+  return true;
+}
+
+/* Where block `count` of the pipeline ends (16 KiB, 48 KiB, then every 64 KiB). */
+static size_t pipe_boundary(size_t count) { return count == 0 ? PIPE_FIRST_BYTES : PIPE_SECOND_END + (count - 1) * BLOCK_BYTES; }
+
+/*
+ * Ends the pipeline: nothing more is published, every block is compressed (the ones this thread takes
+ * straight into `blocks`, at the place block k would start if every block before it came out at its bound,
+ * when that place and its bound fit in `room` bytes, else into its slot; NULL: dropped), and the worker is
+ * given back.
+ */
+static void end_pipe(lz4_env *state, uint8_t *blocks, size_t room) {
+  atomic_store(&state->complete, true);
+  for (int64_t k; (k = take_back(state)) >= 0;) {
+    if (blocks == NULL) continue;
+    pipe_block *block = &state->blocks[k];
+    size_t at = 0;
+    for (int64_t i = 0; i <= k; i++) at += pipe_block_room(&state->blocks[i]);
+    block->in_output = at <= room;
+    if (!block->in_output) {
+      compress_slot(state, (uint32_t)k);
+      continue;
+    }
+    block->written = write_blocks(block->src + block->from, block->to - block->from, blocks + at - pipe_block_room(block));
+  }
+  seglog_beside_wait();
+  state->posted = false;
+  state->claimed = false;
+}
+
+static void reset_pipe(lz4_env *state) {
+  state->count = 0;
+  state->published = 0;
+  state->src = NULL;
+  atomic_store(&state->range, 0);
+  atomic_store(&state->complete, false);
+}
+
+/* Drops a pipeline or a claim, so that nothing of this env runs beside. */
 static void settle(lz4_env *state) {
-  if (state->posted) seglog_beside_wait();
+  if (state->posted) end_pipe(state, NULL, 0);
   else if (state->claimed) seglog_beside_release();
   state->posted = false;
   state->claimed = false;
+  reset_pipe(state);
 }
 
 /* The header byte HC: the second byte of xxh32 over the descriptor (and, for the quirk, the magic). */
@@ -186,24 +342,34 @@ static size_t split_blocks(const uint8_t *src, size_t n, uint8_t *blocks, bool c
 }
 
 /*
- * The blocks of src[0, n) when the worker has block 0 already (a prefix of this same input): the rest is
- * compressed here, or split again when the worker is done with block 0 and there are blocks to share.
+ * The blocks of src[0, n) when a pipeline over this input is running: the rest is published (cut into
+ * blocks of at most PIPE_TAIL_BYTES), this thread compresses from the back while the worker goes on from
+ * the front, and the slots are copied out in order. An input larger than the pipeline's blocks cover is
+ * finished here. Room (`room` bytes at `blocks`): each block comes out at most 4 bytes larger than its
+ * input (a stored block), and a frame's bound gives every 64 KiB ~270 bytes more than that, so the blocks
+ * and the rest fit; a block compressed into the output is checked against `room` (end_pipe).
  */
-static size_t blocks_after_prefix(lz4_env *state, const uint8_t *src, size_t n, uint8_t *blocks) {
-  uint8_t *rest = blocks + block_room(); /* block 1's place if block 0 came out at the bound */
-  size_t rest_written;
-  if (seglog_beside_done()) {
-    seglog_beside_wait();
-    rest_written = split_blocks(src + BLOCK_BYTES, n - BLOCK_BYTES, rest, false);
-  } else {
-    rest_written = write_blocks(src + BLOCK_BYTES, n - BLOCK_BYTES, rest);
-    seglog_beside_wait();
+static size_t blocks_after_pipe(lz4_env *state, const uint8_t *src, size_t n, uint8_t *blocks, size_t room) {
+  while (n - state->published >= BLOCK_BYTES && publish_block(state, src, state->published + BLOCK_BYTES)) {
   }
-  state->posted = false;
-  state->claimed = false;
-  memcpy(blocks, state->scratch, state->prefix.written);
-  memmove(blocks + state->prefix.written, rest, rest_written);
-  return state->prefix.written + rest_written;
+  size_t base = state->published, rest = n - base;
+  if (rest < BLOCK_BYTES) {
+    size_t parts = (rest + PIPE_TAIL_BYTES - 1) / PIPE_TAIL_BYTES;
+    for (size_t i = 1; i <= parts && publish_block(state, src, base + rest * i / parts); i++) {
+    }
+  }
+  end_pipe(state, blocks, room);
+  /* In order: block k moves to `written`, at or before its bound place, so it never reaches block k + 1's. */
+  size_t written = 0, at = 0;
+  for (size_t k = 0; k < state->count; k++) {
+    const pipe_block *block = &state->blocks[k];
+    memmove(blocks + written, block->in_output ? blocks + at : state->slots[k], block->written);
+    written += block->written;
+    at += pipe_block_room(block);
+  }
+  size_t covered = state->published;
+  reset_pipe(state);
+  return written + (covered < n ? write_blocks(src + covered, n - covered, blocks + written) : 0);
 }
 
 /* Writes the frame of src[0, n) at out, which has seglog_lz4_frame_bound(n) bytes; returns its length. */
@@ -213,10 +379,10 @@ static size_t write_frame(lz4_env *state, const uint8_t *src, size_t n, uint8_t 
   out[5] = KAFKA_BD;
   out[6] = header_checksum(out, legacy);
   uint8_t *blocks = out + HEADER_BYTES;
-  if (state->posted && (state->prefix.src != src || n < BLOCK_BYTES)) settle(state); /* a prefix of other bytes */
+  if (state->posted && (state->src != src || n < state->published)) settle(state); /* blocks of other bytes */
   size_t written;
   if (state->posted) {
-    written = blocks_after_prefix(state, src, n, blocks);
+    written = blocks_after_pipe(state, src, n, blocks, seglog_lz4_frame_bound(n) - HEADER_BYTES - END_MARK_BYTES);
   } else {
     written = split_blocks(src, n, blocks, state->claimed);
     state->claimed = false;
@@ -302,36 +468,41 @@ static napi_value js_lz4_beside_claim(napi_env env, napi_callback_info info) {
 }
 
 /*
- * lz4BesidePrefix(input) -> boolean: starts block 0 (input[0, 64 KiB)) of the frame lz4CompressFrame will
- * write for this same input, on the worker; false when the worker is not free (lz4CompressFrame then does
- * it). The caller keeps input alive and its first 64 KiB unchanged until lz4CompressFrame or lz4BesideCancel.
+ * lz4BesidePublish(input, end) -> number: input[0, end) is final. Publishes the pipeline's blocks that end
+ * by `end` (the first call, after a claim, starts the pipeline on the worker) and returns where the next
+ * block ends, the `end` to call back at; -1 when there is no pipeline (no claim, the worker is not free,
+ * or the blocks are all used): lz4CompressFrame then compresses the rest. Until lz4CompressFrame of this
+ * same input (same memory) or lz4BesideCancel, every buffer published stays referenced and its published
+ * bytes unchanged; a buffer that grew may be published from (its bytes up to the last publish equal).
  */
-static napi_value js_lz4_beside_prefix(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (!seglog_args(env, info, 1, argv)) return NULL;
+static napi_value js_lz4_beside_publish(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!seglog_args(env, info, 2, argv)) return NULL;
   const uint8_t *input;
-  size_t length;
-  if (!seglog_bytes_arg(env, argv[0], "lz4BesidePrefix: input must be a Uint8Array", &input, &length)) return NULL;
-  if (length < BLOCK_BYTES) {
-    napi_throw_range_error(env, "ERR_INVALID_ARGUMENT", "lz4BesidePrefix: input must hold at least one 64 KiB block");
+  size_t length, end;
+  if (!seglog_bytes_arg(env, argv[0], "lz4BesidePublish: input must be a Uint8Array", &input, &length)) return NULL;
+  lz4_env *state = env_state(env);
+  if (!seglog_integer_arg(env, argv[1], SIZE_MAX, length, &end) || end > length || end < state->published) {
+    napi_throw_range_error(env, "ERR_INVALID_ARGUMENT", "lz4BesidePublish: end must be an integer from the bytes already published to the input's length");
     return NULL;
   }
-  lz4_env *state = env_state(env);
-  if (state->posted) settle(state);
-  if (state->scratch == NULL) state->scratch = malloc(block_room());
-  bool posted = false;
-  if (state->scratch != NULL && (state->claimed || seglog_beside_claim())) {
-    state->claimed = true;
-    state->prefix = (blocks_job){.src = input, .bytes = BLOCK_BYTES, .dst = state->scratch};
-    seglog_beside_post(run_blocks_job, &state->prefix);
-    state->posted = posted = true;
+  double next = -1;
+  if (state->claimed) {
+    while (pipe_boundary(state->count) <= end && publish_block(state, input, pipe_boundary(state->count))) {
+    }
+    state->src = input;
+    if (!state->posted && state->count > 0) {
+      seglog_beside_post(run_pipe, state);
+      state->posted = true;
+    }
+    if (state->count < PIPE_BLOCKS_MAX) next = (double)pipe_boundary(state->count);
   }
   napi_value result;
-  napi_get_boolean(env, posted, &result);
+  napi_create_double(env, next, &result);
   return result;
 }
 
-/* lz4BesideCancel(): waits for a started prefix and gives the worker back (a batch abandoned midway). */
+/* lz4BesideCancel(): ends a pipeline unfinished (its blocks dropped) and gives the worker back (a batch abandoned midway). */
 static napi_value js_lz4_beside_cancel(napi_env env, napi_callback_info info) {
   (void)info;
   settle(env_state(env));
@@ -342,7 +513,7 @@ static napi_value js_lz4_beside_cancel(napi_env env, napi_callback_info info) {
 static void env_cleanup(void *data) {
   lz4_env *state = data;
   settle(state);
-  free(state->scratch);
+  for (size_t k = 0; k < PIPE_BLOCKS_MAX; k++) free(state->slots[k]);
   free(state);
 }
 
@@ -362,6 +533,6 @@ void seglog_lz4_frame_init(napi_env env, napi_value exports) {
   define(env, exports, "lz4CompressFrame", js_lz4_compress_frame);
   define(env, exports, "lz4FrameBound", js_lz4_frame_bound);
   define(env, exports, "lz4BesideClaim", js_lz4_beside_claim);
-  define(env, exports, "lz4BesidePrefix", js_lz4_beside_prefix);
+  define(env, exports, "lz4BesidePublish", js_lz4_beside_publish);
   define(env, exports, "lz4BesideCancel", js_lz4_beside_cancel);
 }

@@ -61,18 +61,20 @@ export interface Addon {
   /** The most bytes `lz4CompressFrame` writes for `bytes` of input (at most 1 GiB, else a RangeError). */
   lz4FrameBound(bytes: number): number;
   /**
-   * Takes the addon's worker for this thread's next `lz4BesidePrefix` and wakes it (it spins briefly for
+   * Takes the addon's worker for this thread's next `lz4BesidePublish` and wakes it (it spins briefly for
    * that job); false when the worker is busy or absent. Released by `lz4CompressFrame` or `lz4BesideCancel`.
    */
   lz4BesideClaim(): boolean;
   /**
-   * Starts compressing `input[0, 64 KiB)`, block 0 of the frame the next `lz4CompressFrame` of this same
-   * input (same memory) writes, on the worker; false when it is busy (lz4CompressFrame then does it).
-   * Until that call or `lz4BesideCancel`, `input` must stay referenced and its first 64 KiB unchanged.
-   * A RangeError when `input` is shorter than 64 KiB.
+   * `input[0, end)` is final: publishes the blocks of the frame the next `lz4CompressFrame` of this same
+   * input (same memory) writes that end by `end`, compressed by the worker meanwhile (the first publish
+   * after a claim starts it); returns where the next block ends, to call again there, or -1 when there is
+   * no pipeline (no claim, a busy worker, every block slot used). Until that `lz4CompressFrame` or
+   * `lz4BesideCancel`, every buffer published from stays referenced and its published bytes unchanged.
+   * A RangeError for an `end` before the bytes already published or past `input`.
    */
-  lz4BesidePrefix(input: Uint8Array): boolean;
-  /** Waits for a started prefix, drops it, and gives the worker back (after a batch was abandoned). */
+  lz4BesidePublish(input: Uint8Array, end: number): number;
+  /** Ends a pipeline unfinished (its blocks dropped) and gives the worker back (after a batch was abandoned). */
   lz4BesideCancel(): void;
 }
 

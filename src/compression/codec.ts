@@ -53,20 +53,21 @@ export interface CompressOptions {
 
 /**
  * Compression started before its input is complete, by a writer that appends to one buffer (the record
- * batch builder): once `claimBytes` are written it calls {@link claim} (which readies a second thread),
- * once `prefixBytes` are written {@link prefix} with the buffer (whose first `prefixBytes` are then
- * final), and once everything is written {@link CompressionCodec.compressInto} with the same buffer, which
- * uses the prefix's work when the input starts at the same memory and redoes it otherwise. From `prefix`
- * until `compressInto` or {@link cancel} returns, the buffer must stay referenced and its first
- * `prefixBytes` unchanged: another thread reads them. A writer that gives up in between calls `cancel`.
+ * batch builder): once `claimBytes` are written it calls {@link claim} (which readies a second thread;
+ * false: no second thread, go on without), then {@link publish} with the buffer and the bytes final so
+ * far, again each time the bytes written reach the position `publish` returned (`Infinity`: no more),
+ * and once everything is written {@link CompressionCodec.compressInto} with the same buffer, which uses
+ * the work done meanwhile when the input is the same memory as the last `publish` and redoes it
+ * otherwise. From the first `publish` until `compressInto` or {@link cancel} returns, every buffer
+ * published from must stay referenced and its published bytes unchanged: another thread reads them. A
+ * writer that gives up in between calls `cancel`.
  */
 export interface CompressAhead {
   readonly claimBytes: number;
-  readonly prefixBytes: number;
-  /** Inputs expected to stay below this size gain nothing from a prefix: the writer skips claim and prefix. */
+  /** Inputs expected to stay below this size gain nothing from the pipeline: the writer skips it. */
   readonly worthBytes: number;
-  claim(): void;
-  prefix(input: Uint8Array): void;
+  claim(): boolean;
+  publish(input: Uint8Array, end: number): number;
   cancel(): void;
 }
 

@@ -2,7 +2,9 @@
  * Codec 3: lz4, in the LZ4 frame format (v1.5.1) as Kafka writes it (`Lz4BlockOutputStream`), over the
  * block codec and xxHash32 of the `lz4` package (node-lz4, native, loaded on first use). At the default
  * (fast) level, frames are written by seglog's addon instead (native/lz4-frame.c), from the same LZ4
- * sources and to the same bytes, with its blocks split between this thread and the addon's worker.
+ * sources and to the same bytes, with its blocks split between this thread and the addon's worker; the
+ * record batch builder's pipeline through the addon cuts the blocks of a large batch differently (16 KiB,
+ * 32 KiB, then 64 KiB, the tail in one or two; see {@link AHEAD}), which any reader accepts.
  *
  * ```text
  *  offset  size  field
@@ -188,13 +190,13 @@ function compressFrameWithLibrary(input: Uint8Array, out: Uint8Array, start: num
  * ~25 us of encoding before block 0 is ready, so its ~35-50 us wake-up is mostly hidden too.
  */
 const AHEAD: CompressAhead = Object.freeze({
-  claimBytes: 40 << 10,
-  prefixBytes: KAFKA_BLOCK_BYTES,
-  // Past block 0 there must be records left to write beside it: 600 x 100 B records (~66 KB) measured
-  // 0.86-0.90x of one thread with a prefix, 1.0-1.07x without; 750 (~82 KB) 0.89-1.22x; 1000 1.3x.
+  claimBytes: 4 << 10,
   worthBytes: KAFKA_BLOCK_BYTES + (32 << 10),
-  claim: () => void frameAddon()!.lz4BesideClaim(),
-  prefix: (input: Uint8Array) => void frameAddon()!.lz4BesidePrefix(input),
+  claim: () => frameAddon()!.lz4BesideClaim(),
+  publish: (input: Uint8Array, end: number) => {
+    const next = frameAddon()!.lz4BesidePublish(input, end);
+    return next < 0 ? Infinity : next;
+  },
   cancel: () => frameAddon()!.lz4BesideCancel(),
 });
 

@@ -6,6 +6,7 @@
  * worker is busy or a prefix was started (the record batch builder's pipeline); bad arguments refused with
  * typed errors and a small output refused before anything is written.
  */
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { nativeAddon } from '../../src/addon.js';
 import { codecByName } from '../../src/compression/registry.js';
@@ -23,12 +24,15 @@ const kafkajsLz4 = new (require('kafkajs-lz4') as new () => { codec(): { decompr
 /**
  * The Kafka frame of `input` built independently: node-lz4 per block, stored when it does not shrink, or
  * when a block of 8 KiB or more shrinks its first 2 KiB by less than 64 bytes (seglog's sample test).
+ * Blocks end at `ends` (then every 64 KiB to the end), by default every 64 KiB.
  */
-function referenceFrame(input: Uint8Array, legacy = false): Buffer {
+function referenceFrame(input: Uint8Array, legacy = false, ends: readonly number[] = []): Buffer {
   const blocks: { data: Uint8Array; stored: boolean }[] = [];
   const scratch = Buffer.alloc(lz4Block.compressBound(BLOCK));
-  for (let from = 0; from < input.byteLength; from += BLOCK) {
-    const data = input.subarray(from, Math.min(from + BLOCK, input.byteLength));
+  const cuts = [...ends];
+  while ((cuts[cuts.length - 1] ?? 0) < input.byteLength) cuts.push(Math.min((cuts[cuts.length - 1] ?? 0) + BLOCK, input.byteLength));
+  for (let k = 0, from = 0; k < cuts.length; from = cuts[k++]!) {
+    const data = input.subarray(from, cuts[k]);
     const sampleStored = data.byteLength >= 8192 && lz4Block.compress(data.subarray(0, 2048), scratch) > 2048 - 64;
     const n = sampleStored ? 0 : lz4Block.compress(data, scratch);
     blocks.push({ data, stored: !(n > 0 && n < data.byteLength) });
@@ -54,6 +58,23 @@ function input(rng: Rng, size: number, kind: 'random' | 'repetitive' | 'mixed'):
     at += run;
   }
   return out;
+}
+
+/**
+ * Where the pipeline's blocks end (native/lz4-frame.c) for an input of `n` bytes published up to
+ * `published`: 16 KiB, 48 KiB, then every 64 KiB, at most 32 blocks; at the end whole 64 KiB blocks while
+ * more than one is left, then the rest cut into near-equal blocks of at most 32 KiB.
+ */
+function pipelineEnds(n: number, published: number): number[] {
+  const ends: number[] = [];
+  const boundary = (k: number) => (k === 0 ? 16 << 10 : (48 << 10) + (k - 1) * BLOCK);
+  while (ends.length < 32 && boundary(ends.length) <= published) ends.push(boundary(ends.length));
+  let at = ends[ends.length - 1] ?? 0;
+  while (ends.length < 32 && n - at >= BLOCK) ends.push((at += BLOCK));
+  const rest = n - at;
+  const parts = Math.ceil(rest / (32 << 10));
+  for (let i = 1; rest < BLOCK && i <= parts && ends.length < 32; i++) ends.push(at + Math.floor((rest * i) / parts));
+  return ends;
 }
 
 const SIZES = [0, 1, BLOCK - 1, BLOCK, BLOCK + 1, 110_000, 1 << 20];
@@ -119,50 +140,111 @@ describe.skipIf(addon === undefined)('lz4CompressFrame (addon)', () => {
     expect(same(nativeFrame(data), expected)).toBe(true);
   });
 
-  it('uses a started prefix of the same input, and redoes it for other bytes, after a cancel or a busy worker', () => {
-    const rng = new Rng(testSeed('lz4 native prefix'));
-    for (let round = 0; round < 30; round++) {
-      const data = input(rng, rng.int(BLOCK, 4 * BLOCK), rng.bool() ? 'random' : 'mixed');
-      const expected = referenceFrame(data);
-      const out = Buffer.alloc(addon!.lz4FrameBound(data.byteLength));
+  it('uses the blocks published to the pipeline, and redoes them for other bytes, after a cancel or a busy worker', () => {
+    const rng = new Rng(testSeed('lz4 native pipeline'));
+    for (let round = 0; round < 36; round++) {
+      const size = rng.int(0, 9) === 0 ? rng.int(2 << 20, 3 << 20) : rng.int(0, 4 * BLOCK);
+      const data = input(rng, size, ['random', 'mixed', 'repetitive'][round % 3] as 'mixed');
+      const bound = addon!.lz4FrameBound(data.byteLength);
+      const out = Buffer.alloc(bound + 16, 0xee);
       const frame = (): Buffer => out.subarray(0, addon!.lz4CompressFrame(data, 0, data.byteLength, out, 0));
-      switch (round % 5) {
-        case 0: // the builder's pipeline: claim, prefix, frame
+      let expected = referenceFrame(data);
+      switch (round % 6) {
+        case 0: { // the builder's pipeline: claim, publish at each mark the last one returned, frame
+          expect(addon!.lz4BesideClaim()).toBe(true);
+          let published = 0;
+          for (let end = 0, mark = 0; end <= size && mark >= 0; end += rng.int(1, 30_000)) {
+            if (end < mark) continue;
+            mark = addon!.lz4BesidePublish(data, end);
+            published = end;
+          }
+          if (published >= 16 << 10) expected = referenceFrame(data, false, pipelineEnds(size, published));
+          break;
+        }
+        case 1: // one publish of everything
           addon!.lz4BesideClaim();
-          addon!.lz4BesidePrefix(data);
+          addon!.lz4BesidePublish(data, size);
+          if (size >= 16 << 10) expected = referenceFrame(data, false, pipelineEnds(size, size));
           break;
-        case 1: // a prefix of other memory: dropped
-          addon!.lz4BesidePrefix(Buffer.from(data));
+        case 2: // published from a copy (other memory): dropped, the frame is compressed anew
+          addon!.lz4BesideClaim();
+          addon!.lz4BesidePublish(Buffer.from(data), size);
           break;
-        case 2: // a claim and no prefix: the frame splits its blocks on the claimed worker
+        case 3: // a claim and no publish: the frame splits its blocks on the claimed worker
           addon!.lz4BesideClaim();
           break;
-        case 3: // a cancelled prefix, then a plain frame
-          addon!.lz4BesidePrefix(data);
+        case 4: // a cancelled pipeline, then a plain frame
+          addon!.lz4BesideClaim();
+          addon!.lz4BesidePublish(data, size);
           addon!.lz4BesideCancel();
           break;
         default: {
-          // a prefix while the worker is busy: not started, the frame does it
+          // the worker busy: no claim, no pipeline, the frame does it all
           const small = new Uint8Array(encodeBatch([{ value: 'x' }]));
           addon!.verifyBatchesBeside(small, Float64Array.of(0, small.byteLength, 1), () => {
-            expect(addon!.lz4BesidePrefix(data)).toBe(false);
+            expect(addon!.lz4BesideClaim()).toBe(false);
+            expect(addon!.lz4BesidePublish(data, size)).toBe(-1);
           });
         }
       }
-      expect(same(frame(), expected), `round ${round} seed=${rng.seed}`).toBe(true);
+      const got = frame();
+      expect(same(got, expected), `round ${round} size ${size} seed=${rng.seed}`).toBe(true);
+      expect(same(lz4Library.decode(got), data), `round ${round} decodes`).toBe(true);
+      expect(out.subarray(bound).every((b) => b === 0xee), `round ${round}: nothing past the bound`).toBe(true);
     }
     addon!.lz4BesideCancel(); // nothing pending: a no-op
     expect(addon!.lz4BesideClaim()).toBe(true); // the worker is free again
     addon!.lz4BesideCancel();
   });
 
-  it('a worker_threads env that ends with a prefix started waits for it and gives the worker back', async () => {
+  it('takes blocks from a buffer that grew between publishes, and never writes past the bound', () => {
+    const rng = new Rng(testSeed('lz4 native grown'));
+    for (let round = 0; round < 10; round++) {
+      const data = input(rng, rng.int(100_000, 5 * BLOCK), 'mixed');
+      const first = Buffer.from(data.subarray(0, 60_000)); // the buffer before it grew: same bytes so far
+      const bound = addon!.lz4FrameBound(data.byteLength);
+      const out = Buffer.alloc(bound + 64, 0xee);
+      expect(addon!.lz4BesideClaim()).toBe(true);
+      expect(addon!.lz4BesidePublish(first, 60_000)).toBe(112 << 10);
+      first.fill(0, 0, 10); // published bytes are read where they were published from: this must not show...
+      first.set(data.subarray(0, 10)); // ...once restored before the frame (the contract: unchanged)
+      addon!.lz4BesidePublish(data, data.byteLength);
+      const end = addon!.lz4CompressFrame(data, 0, data.byteLength, out, 0);
+      expect(same(out.subarray(0, end), referenceFrame(data, false, pipelineEnds(data.byteLength, data.byteLength))), `seed=${rng.seed}`).toBe(true);
+      expect(out.subarray(bound).every((b) => b === 0xee)).toBe(true);
+    }
+  });
+
+  it('fits frames of every size near a 64 KiB multiple in their bound, incompressible or not', () => {
+    for (const blocks of [1, 2, 3, 31, 32, 33]) {
+      for (const delta of [-1, 0, 1, (16 << 10) + 1]) {
+        const size = blocks * BLOCK + delta;
+        // Uniform, random (stored on its sample), and random behind 2 KiB of zeros in every 16 KiB (blocks
+        // that pass the sample and come out near their input's size).
+        const lying = Buffer.from(new Rng(size).bytes(size));
+        for (let at = 0; at < size; at += 16 << 10) lying.fill(0, at, Math.min(size, at + 2048));
+        for (const data of [Buffer.alloc(size, 9), Buffer.from(new Rng(size).bytes(size)), lying]) {
+          const bound = addon!.lz4FrameBound(size);
+          const out = Buffer.alloc(bound + 16, 0xee);
+          addon!.lz4BesideClaim();
+          addon!.lz4BesidePublish(data, size);
+          const end = addon!.lz4CompressFrame(data, 0, size, out, 0);
+          expect(end).toBeLessThanOrEqual(bound);
+          expect(out.subarray(bound).every((b) => b === 0xee), `${size}`).toBe(true);
+          expect(same(lz4Library.decode(out.subarray(0, end)), data), `${size}`).toBe(true);
+          expect(same(out.subarray(0, end), referenceFrame(data, false, pipelineEnds(size, size))), `${size}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('a worker_threads env that ends with a pipeline running waits for it and gives the worker back', async () => {
     const { Worker } = await import('node:worker_threads');
     const script = `
       const { workerData } = require('node:worker_threads');
       const addon = require(workerData.path);
       addon.lz4BesideClaim();
-      addon.lz4BesidePrefix(Buffer.alloc(1 << 20, 3)); // the env ends before any lz4CompressFrame
+      addon.lz4BesidePublish(Buffer.alloc(1 << 20, 3), 1 << 20); // the env ends before any lz4CompressFrame
     `;
     for (let i = 0; i < 5; i++) {
       const worker = new Worker(script, { eval: true, workerData: { path: require.resolve('../../build/Release/seglog_native.node') } });
@@ -203,8 +285,15 @@ describe.skipIf(addon === undefined)('lz4CompressFrame (addon)', () => {
     expect(() => addon!.lz4CompressFrame(shared, 0, data.byteLength, shared, 10)).toThrow(/overlap/);
     expect(() => addon!.lz4FrameBound(-1)).toThrow(invalid(RangeError));
     expect(() => addon!.lz4FrameBound('1' as unknown as number)).toThrow(invalid(RangeError));
-    expect(() => addon!.lz4BesidePrefix(Buffer.alloc(BLOCK - 1))).toThrow(invalid(RangeError));
-    expect(() => addon!.lz4BesidePrefix({} as Uint8Array)).toThrow(invalid(TypeError));
+    expect(() => addon!.lz4BesidePublish(Buffer.alloc(10), 11)).toThrow(invalid(RangeError));
+    expect(() => addon!.lz4BesidePublish(Buffer.alloc(10), -1)).toThrow(invalid(RangeError));
+    expect(() => addon!.lz4BesidePublish(Buffer.alloc(10), undefined as unknown as number)).toThrow(invalid(RangeError));
+    expect(() => addon!.lz4BesidePublish({} as Uint8Array, 0)).toThrow(invalid(TypeError));
+    expect(addon!.lz4BesidePublish(Buffer.alloc(10), 10)).toBe(-1); // no claim: no pipeline
+    addon!.lz4BesideClaim();
+    addon!.lz4BesidePublish(data, 20 << 10);
+    expect(() => addon!.lz4BesidePublish(data, 10 << 10)).toThrow(invalid(RangeError)); // before what is published
+    addon!.lz4BesideCancel();
   });
 });
 
@@ -215,6 +304,7 @@ describe('RecordBatchBuilder with lz4: the records compressed while they are wri
   it('writes the reference frame of the records behind the header, and the batch reads back (seeded)', () => {
     const rng = new Rng(testSeed('lz4 builder pipeline'));
     const builder = new RecordBatchBuilder();
+    let pipelined = 0;
     for (let round = 0; round < 40; round++) {
       // 200-2400 records of 0-300 B: from under one block to ~5, across the claim and prefix marks.
       const input = records(rng, rng.int(200, 2400));
@@ -222,12 +312,17 @@ describe('RecordBatchBuilder with lz4: the records compressed while they are wri
       const batch = builder.buildReusable(input, options);
       const plain = encodeBatch(input, { timestamp: 1_700_000_000_000 }).subarray(L.RECORD_BATCH_OVERHEAD);
       if (options.compressionLevel === undefined) {
-        expect(same(batch.subarray(L.RECORD_BATCH_OVERHEAD), referenceFrame(plain)), `round ${round} seed=${rng.seed}`).toBe(true);
+        // The pipeline's blocks when the worker took part (a batch expected past 96 KiB), else 64 KiB ones.
+        const frame = batch.subarray(L.RECORD_BATCH_OVERHEAD);
+        const viaPipeline = same(frame, referenceFrame(plain, false, pipelineEnds(plain.byteLength, plain.byteLength)));
+        if (viaPipeline && plain.byteLength > BLOCK) pipelined++;
+        expect(viaPipeline || same(frame, referenceFrame(plain)), `round ${round} seed=${rng.seed}`).toBe(true);
       }
       const values = [...decodeBatches(batch)].flatMap((b) => [...b.records()]).map((r) => r.value);
       expect(values.length).toBe(input.length);
       values.forEach((v, i) => expect(same(v!, input[i]!.value)).toBe(true));
     }
+    if (addon !== undefined && os.availableParallelism() >= 2) expect(pipelined).toBeGreaterThan(5);
   });
 
   it('gives the worker back when a record is refused after the prefix started', () => {
