@@ -1,9 +1,9 @@
 # The seglog native addon (native/): CRC-32C over record batches, the record-length walk of appendBatch, and
-# the Kafka LZ4 frame compressor. Built by `npm install` (node-gyp, the same toolchain the lz4 and mmap
-# dependencies need). src/addon.ts loads it lazily; every caller falls back to JS or to another package
+# the Kafka LZ4 frame compressor and decompressor. Built by `npm install` (node-gyp, the same toolchain the
+# lz4 and mmap dependencies need). src/addon.ts loads it lazily; every caller falls back to JS or to another package
 # when it is missing.
 #
-# LZ4: the block compressor and xxHash32 are compiled from the lz4 dependency's bundled LZ4 library
+# LZ4: the block compressor, the block decompressor and xxHash32 are compiled from the lz4 dependency's bundled LZ4 library
 # (node-lz4 0.6.5 ships LZ4 1.9.2 in deps/lz4/lib), found where npm installed that package, hoisted or
 # not; nothing of it is copied into this repository. That library is BSD 2-clause licensed (its
 # deps/lz4/lib/LICENSE), which permits use in this Apache-2.0 package, source or binary, provided its
@@ -22,7 +22,7 @@
       "target_name": "seglog_native",
       "sources": [
         "native/addon.c", "native/crc32c.c", "native/record-lengths.c", "native/verify-batches.c", "native/beside.c",
-        "native/reserve.c", "native/lz4-frame.c", "<(lz4_lib)/lz4.c", "<(lz4_lib)/xxhash.c"
+        "native/reserve.c", "native/lz4-frame.c", "native/lz4-decode.c", "<(lz4_lib)/lz4.c", "<(lz4_lib)/xxhash.c"
       ],
       "include_dirs": ["<(lz4_lib)"],
       "cflags": ["-O3", "-std=c11", "-pthread", "-fvisibility=hidden"],

@@ -48,5 +48,6 @@ NAPI_MODULE_INIT() {
   seglog_verify_batches_init(env, exports);
   seglog_reserve_init(env, exports);
   seglog_lz4_frame_init(env, exports);
+  seglog_lz4_decode_init(env, exports);
   return exports;
 }

@@ -20,6 +20,8 @@ void seglog_reserve_init(napi_env env, napi_value exports);
 
 /* Registers lz4CompressFrame() and lz4FrameBound() (lz4-frame.c). */
 void seglog_lz4_frame_init(napi_env env, napi_value exports);
+/* Registers lz4DecompressFrame() (lz4-decode.c). */
+void seglog_lz4_decode_init(napi_env env, napi_value exports);
 /* The most bytes the Kafka LZ4 frame of `bytes` input bytes takes (lz4-frame.c). */
 size_t seglog_lz4_frame_bound(size_t bytes);
 

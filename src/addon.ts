@@ -76,6 +76,14 @@ export interface Addon {
   lz4BesidePublish(input: Uint8Array, end: number): number;
   /** Ends a pipeline unfinished (its blocks dropped) and gives the worker back (after a batch was abandoned). */
   lz4BesideCancel(): void;
+  /**
+   * The decompressed content of the LZ4 frame `input` (a plain Uint8Array of exactly its length), or
+   * `undefined` when the frame is not one the fast path takes (flags other than Kafka's and the content
+   * checksum, the v0 header-checksum quirk) or is bad in any way, output past `maxBytes` included: the JS
+   * reader then runs and reports what is wrong (native/lz4-decode.c). A TypeError for a non-Uint8Array, a
+   * RangeError for a `maxBytes` that is not a safe integer >= 0.
+   */
+  lz4DecompressFrame?(input: Uint8Array, maxBytes: number): Uint8Array | undefined;
 }
 
 /**

@@ -206,8 +206,6 @@ describe.skipIf(addon === undefined)('lz4CompressFrame (addon)', () => {
       const out = Buffer.alloc(bound + 64, 0xee);
       expect(addon!.lz4BesideClaim()).toBe(true);
       expect(addon!.lz4BesidePublish(first, 60_000)).toBe(112 << 10);
-      first.fill(0, 0, 10); // published bytes are read where they were published from: this must not show...
-      first.set(data.subarray(0, 10)); // ...once restored before the frame (the contract: unchanged)
       addon!.lz4BesidePublish(data, data.byteLength);
       const end = addon!.lz4CompressFrame(data, 0, data.byteLength, out, 0);
       expect(same(out.subarray(0, end), referenceFrame(data, false, pipelineEnds(data.byteLength, data.byteLength))), `seed=${rng.seed}`).toBe(true);
