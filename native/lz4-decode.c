@@ -121,6 +121,18 @@ static napi_value plain_view(napi_env env, napi_value buffer, size_t length) {
   return view;
 }
 
+/*
+ * Undefined, with any exception N-API left pending cleared: an allocation that failed (a bound past what
+ * Node allocates) is left to the JS reader, which reports it as the codec's own error.
+ */
+static napi_value js_reader_instead(napi_env env) {
+  bool pending = false;
+  napi_value ignored;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) napi_get_and_clear_last_exception(env, &ignored);
+  napi_get_undefined(env, &ignored);
+  return ignored;
+}
+
 static napi_value js_lz4_decompress_frame(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   if (!seglog_args(env, info, 2, argv)) return NULL;
@@ -133,24 +145,23 @@ static napi_value js_lz4_decompress_frame(napi_env env, napi_callback_info info)
     napi_throw_range_error(env, "ERR_INVALID_ARGUMENT", "lz4DecompressFrame: maxBytes must be a safe integer >= 0");
     return NULL;
   }
-  napi_value undefined;
-  napi_get_undefined(env, &undefined);
   size_t block_max = header_block_max(in, n);
   bool content_checksum = block_max != 0 && (in[4] & FLG_CONTENT_CHECKSUM) != 0;
   double bound = block_max == 0 ? -1 : blocks_bound(in, n, block_max, content_checksum ? CHECKSUM_BYTES : 0);
-  if (bound < 0) return undefined;
+  if (bound < 0) return js_reader_instead(env);
   size_t capacity = bound < (double)max_bytes ? (size_t)bound : max_bytes;
   void *data;
   napi_value buffer;
-  if (napi_create_buffer(env, capacity, &data, &buffer) != napi_ok) return NULL;
+  if (napi_create_buffer(env, capacity, &data, &buffer) != napi_ok) return js_reader_instead(env);
   double total = decompress_blocks(in, block_max, data, capacity);
-  if (total < 0) return undefined;
-  if (content_checksum && XXH32(data, (size_t)total, 0) != read_u32le(in + n - CHECKSUM_BYTES)) return undefined;
+  if (total < 0) return js_reader_instead(env);
+  if (content_checksum && XXH32(data, (size_t)total, 0) != read_u32le(in + n - CHECKSUM_BYTES)) return js_reader_instead(env);
   if (total * 2 < (double)capacity && capacity > PIN_BYTES_MAX) {
     void *copy;
-    if (napi_create_buffer_copy(env, (size_t)total, data, &copy, &buffer) != napi_ok) return NULL;
+    if (napi_create_buffer_copy(env, (size_t)total, data, &copy, &buffer) != napi_ok) return js_reader_instead(env);
   }
-  return plain_view(env, buffer, (size_t)total);
+  napi_value view = plain_view(env, buffer, (size_t)total);
+  return view != NULL ? view : js_reader_instead(env);
 }
 
 void seglog_lz4_decode_init(napi_env env, napi_value exports) {
