@@ -142,6 +142,7 @@ describe.skipIf(addon === undefined)('lz4CompressFrame (addon)', () => {
 
   it('uses the blocks published to the pipeline, and redoes them for other bytes, after a cancel or a busy worker', () => {
     const rng = new Rng(testSeed('lz4 native pipeline'));
+    const copies: Buffer[] = [];
     for (let round = 0; round < 36; round++) {
       const size = rng.int(0, 9) === 0 ? rng.int(2 << 20, 3 << 20) : rng.int(0, 4 * BLOCK);
       const data = input(rng, size, ['random', 'mixed', 'repetitive'][round % 3] as 'mixed');
@@ -168,7 +169,8 @@ describe.skipIf(addon === undefined)('lz4CompressFrame (addon)', () => {
           break;
         case 2: // published from a copy (other memory): dropped, the frame is compressed anew
           addon!.lz4BesideClaim();
-          addon!.lz4BesidePublish(Buffer.from(data), size);
+          copies.push(Buffer.from(data)); // referenced until the frame, as the contract asks
+          addon!.lz4BesidePublish(copies[copies.length - 1]!, size);
           break;
         case 3: // a claim and no publish: the frame splits its blocks on the claimed worker
           addon!.lz4BesideClaim();
@@ -208,6 +210,7 @@ describe.skipIf(addon === undefined)('lz4CompressFrame (addon)', () => {
       expect(addon!.lz4BesidePublish(first, 60_000)).toBe(112 << 10);
       addon!.lz4BesidePublish(data, data.byteLength);
       const end = addon!.lz4CompressFrame(data, 0, data.byteLength, out, 0);
+      expect(first.byteLength).toBe(60_000); // `first` referenced until the frame, as the contract asks
       expect(same(out.subarray(0, end), referenceFrame(data, false, pipelineEnds(data.byteLength, data.byteLength))), `seed=${rng.seed}`).toBe(true);
       expect(out.subarray(bound).every((b) => b === 0xee)).toBe(true);
     }
@@ -242,7 +245,8 @@ describe.skipIf(addon === undefined)('lz4CompressFrame (addon)', () => {
       const { workerData } = require('node:worker_threads');
       const addon = require(workerData.path);
       addon.lz4BesideClaim();
-      addon.lz4BesidePublish(Buffer.alloc(1 << 20, 3), 1 << 20); // the env ends before any lz4CompressFrame
+      globalThis.published = Buffer.alloc(1 << 20, 3); // referenced to the end, as the contract asks
+      addon.lz4BesidePublish(globalThis.published, 1 << 20); // the env ends before any lz4CompressFrame
     `;
     for (let i = 0; i < 5; i++) {
       const worker = new Worker(script, { eval: true, workerData: { path: require.resolve('../../build/Release/seglog_native.node') } });

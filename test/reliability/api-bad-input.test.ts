@@ -42,7 +42,7 @@ function calls(j: unknown, bytes: Uint8Array): Call[] {
     { name: 'append([{ value: junk }])', run: (log) => (typeof j === 'string' || j instanceof Uint8Array || j == null ? log.append([], {}) : log.append([{ value: any }])) },
     { name: 'append(records, { expectedOffset: junk })', run: (log) => log.append([{ value: 'v' }], { expectedOffset: j === undefined ? -1 : Number.isSafeInteger(j) && (j as number) >= 0 ? (j as number) + 1000 : any }) },
     { name: 'append(records, { compression: junk })', run: (log) => log.append([{ value: 'v' }], { compression: j === undefined || codecs.includes(j as never) ? ('brotli' as never) : any }) },
-    { name: 'append(records, { durability: junk })', run: (log) => log.append([{ value: 'v' }], { durability: j === undefined ? ('none' as never) : any }) },
+    { name: 'append(records, { durability: junk })', run: (log) => log.append([{ value: 'v' }], { durability: j === undefined || j === 'os' || j === 'fsync' ? ('none' as never) : any }) },
     { name: 'append(oversized)', run: (log) => log.append([{ value: new Uint8Array(2 * 1024 * 1024) }]) },
     { name: 'appendBatch(junk)', run: (log) => log.appendBatch(j instanceof Uint8Array ? mangle(bytes, j) : any) },
     { name: 'read(junk)', run: (log) => log.read(Number.isSafeInteger(j) && (j as number) >= 0 ? (j as number) + 1000 : any) },
@@ -62,6 +62,7 @@ function mangle(valid: Uint8Array, noise: Uint8Array): Uint8Array {
   if (noise.byteLength === 0) return noise;
   const out = Buffer.from(valid);
   out.set(noise.subarray(0, Math.min(noise.byteLength, out.byteLength - 17)), 17); // past the offset/length prefix: CRC-covered
+  if (out.equals(valid)) out[17]! ^= 0xff; // the noise repeated the bytes it replaced: still a valid batch
   return out;
 }
 
@@ -85,7 +86,8 @@ describeSuite('bad input at the API', () => {
     const seed = testSeed('api bad input');
     const log = await Log.open(tempDir(), { durability: 'os' });
     for (let i = 0; i < 5; i++) await log.append([{ value: `v${i}` }]);
-    const valid = encodeBatch([{ value: 'x' }, { value: 'y' }]);
+    // A fixed timestamp: with the default (now) the bytes, and so which noise leaves them valid, vary by run.
+    const valid = encodeBatch([{ value: 'x' }, { value: 'y' }], { timestamp: 1_700_000_000_000 });
     const before = await contents(log);
     await fc.assert(
       fc.asyncProperty(junk, fc.nat(100), async (j, pick) => {
