@@ -15,6 +15,12 @@ export class RecordIterator implements IterableIterator<LogRecord> {
   readonly #ctx: RecordContext;
   readonly #lastOffset: number;
   #remaining: number;
+  /**
+   * The payload's end, read once: `this.#bytes.byteLength` per record (a typed array's length getter,
+   * which checks for a detached or resizable buffer) measured ~20 us per 1000 records, 1.16-1.19x on a
+   * 1000 x 100 B uncompressed batch read (same-process A/B, 120 interleaved rounds, three runs).
+   */
+  readonly #end: number;
 
   constructor(bytes: Uint8Array, start: number, count: number, lastOffsetDelta: number, ctx: RecordContext) {
     this.#bytes = plainBytes(bytes);
@@ -22,6 +28,7 @@ export class RecordIterator implements IterableIterator<LogRecord> {
     this.#remaining = count;
     this.#ctx = ctx;
     this.#lastOffset = ctx.baseOffset + lastOffsetDelta;
+    this.#end = this.#bytes.byteLength;
   }
 
   [Symbol.iterator](): this {
@@ -31,7 +38,7 @@ export class RecordIterator implements IterableIterator<LogRecord> {
   next(): IteratorResult<LogRecord> {
     if (this.#remaining <= 0) return this.#finish();
     this.#remaining--;
-    const record = parseRecord(this.#bytes, this.#cursor, this.#bytes.byteLength, this.#ctx);
+    const record = parseRecord(this.#bytes, this.#cursor, this.#end, this.#ctx);
     if (record.offset > this.#lastOffset) {
       throw new CorruptRecordError(`record offset ${record.offset} past the batch's last offset ${this.#lastOffset}`, {
         file: this.#ctx.file,
@@ -42,7 +49,7 @@ export class RecordIterator implements IterableIterator<LogRecord> {
   }
 
   #finish(): IteratorResult<LogRecord> {
-    const left = this.#bytes.byteLength - this.#cursor.position;
+    const left = this.#end - this.#cursor.position;
     if (left !== 0 && this.#remaining === 0) {
       this.#remaining = -1; // report once
       throw new CorruptRecordError(`incorrect declared batch size: ${left} bytes after the last record`, {
