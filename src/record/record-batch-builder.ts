@@ -145,7 +145,11 @@ export class RecordBatchBuilder {
     let capacity = out.byteLength;
     let mark = ahead === undefined ? Infinity : ahead.claimBytes;
     let baseTimestamp = L.NO_TIMESTAMP;
-    let maxTimestamp = L.NO_TIMESTAMP;
+    // The max timestamp is kept as the largest delta from the first, not as a timestamp: a running max
+    // of epoch-ms timestamps (past 2^31, so doubles, not V8 small integers) made V8 box every record's
+    // timestamp into a new 16-byte heap number, ~16 KB of garbage per 1000-record batch and ~4x the
+    // scavenges (84 against 19 in 2 s of encoding); the delta is exact (safe integers).
+    let maxDelta = 0;
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
       // A Uint8Array or an array in place of a record is a mistake (the value passed as the record), not a
@@ -154,7 +158,6 @@ export class RecordBatchBuilder {
       const timestamp = record.timestamp ?? defaultTimestamp;
       if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw badTimestamp(i, timestamp);
       if (i === 0) baseTimestamp = timestamp;
-      if (timestamp > maxTimestamp) maxTimestamp = timestamp;
       const key = record.key;
       const value = record.value;
       const headers = record.headers;
@@ -162,6 +165,7 @@ export class RecordBatchBuilder {
       const valueLength = value === null || value === undefined ? -1 : isBytes(value) ? value.length : lengthOf(value, i, 'value');
       const hasHeaders = headers !== undefined && headers !== null && headers.length !== 0;
       const delta = timestamp - baseTimestamp;
+      if (delta > maxDelta) maxDelta = delta;
       // Sizes of the varints below: -1 (null) to 63 take one byte, up to 8191 two.
       const body =
         2 + // attributes; header count 0 (hasHeaders adds the difference)
@@ -205,7 +209,7 @@ export class RecordBatchBuilder {
       if (position >= mark) mark = this.#reachMark(ahead!, out, position, (position / (i + 1)) * records.length);
     }
     this.#baseTimestamp = baseTimestamp;
-    this.#maxTimestamp = maxTimestamp;
+    this.#maxTimestamp = records.length === 0 ? L.NO_TIMESTAMP : baseTimestamp + maxDelta;
     return position;
   }
 
