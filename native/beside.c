@@ -17,6 +17,11 @@
  *   seglog_beside_post(job, arg)   after a claim: runs job(arg) on the worker; then wait as after a start
  *   seglog_beside_release()        after a claim that posted nothing: lets the worker go
  *   seglog_beside_done()           after a post: whether the job has returned
+ *   seglog_beside_detach()         after a post, instead of wait, when the caller no longer needs the job
+ *                                  (lz4-frame.c took over a block the worker is late with): a job not
+ *                                  picked up is dropped, a running one gives the worker back when it
+ *                                  returns; returns a ticket for seglog_beside_ended (0: nothing runs)
+ *   seglog_beside_ended(ticket)    whether the detached job of `ticket` has returned
  *
  * Why not the libuv thread pool: a pool job's result reaches JS only through the event loop. Measured on
  * this 2-vCPU VM (CRC-32C + record walk of a 1 MiB batch, ~115 us inline): ~160-250 us from queueing to
@@ -116,6 +121,13 @@ static atomic_bool waiting; /* the owner waits, or is about to, on job_done */
 static atomic_bool spin_requested; /* set by a claim: the worker spins for the job */
 /* Jobs the worker ran (not those taken back): tests check that the worker was used. */
 static atomic_size_t jobs_run;
+/*
+ * Set by an owner that detached from its running job; whoever exchanges it back to false (the worker as
+ * the job returns, or the owner seeing it has returned) gives the worker back, so that happens once.
+ */
+static atomic_bool detached;
+/* Jobs that have returned on the worker: a detached job's ticket is the count once it has returned. */
+static atomic_size_t jobs_ended;
 
 #ifdef __linux__
 static cpu_set_t allowed;
@@ -131,7 +143,9 @@ static double now_us(void) {
 static void run(seglog_job job) {
   job(pending_arg);
   atomic_fetch_add(&jobs_run, 1);
+  atomic_fetch_add(&jobs_ended, 1);
   atomic_store(&finished, true);
+  if (atomic_exchange(&detached, false)) atomic_store(&claimed, false); /* its owner is gone: give it back */
   if (atomic_load(&waiting)) {
     pthread_mutex_lock(&lock);
     pthread_cond_signal(&job_done);
@@ -301,5 +315,19 @@ void seglog_beside_wait(void) {
   }
   atomic_store(&claimed, false);
 }
+
+size_t seglog_beside_detach(void) {
+  if (atomic_exchange(&pending_job, NULL) != NULL) { /* not picked up: the caller needs none of it */
+    atomic_store(&claimed, false);
+    return 0;
+  }
+  size_t ticket = atomic_load(&jobs_ended) + 1; /* the job runs, so it is the next to end */
+  atomic_store(&detached, true);
+  /* It may have returned before `detached` was set; then one of the two exchanges gives the worker back. */
+  if (atomic_load(&finished) && atomic_exchange(&detached, false)) atomic_store(&claimed, false);
+  return ticket;
+}
+
+bool seglog_beside_ended(size_t ticket) { return atomic_load(&jobs_ended) >= ticket; }
 
 size_t seglog_beside_jobs(void) { return atomic_load(&jobs_run); }

@@ -40,7 +40,9 @@
  *
  * When the worker is busy (another JS thread, or appendBatch's verification), when there is one block, or
  * when the worker has not begun its part by the time this thread is done with its own (seglog_beside_wait
- * then takes the job back), every block is compressed here. In the split nothing calls into JS between the
+ * then takes the job back), every block is compressed here. A pipeline block the worker is late with (its
+ * vCPU descheduled mid-block) is taken over and compressed here too, and this thread then detaches from the
+ * worker instead of waiting for it (see TAKE_OVER_SLACK_NS and end_pipe). In the split nothing calls into JS between the
  * start and the wait, so the input and output cannot move or be detached meanwhile. A pipeline runs while
  * JS runs: its caller keeps every buffer it published from referenced and the published bytes unchanged
  * until lz4CompressFrame or lz4BesideCancel, and an env that ends first waits for it in its cleanup hook.
@@ -52,6 +54,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <time.h>
 
 #include "lz4.h"
@@ -173,11 +176,20 @@ static void run_blocks_job(void *arg) {
  */
 #define PIPE_IDLE_NS 400000
 
+/*
+ * Who has a block the worker took from the range: the worker marks it its own before it compresses it,
+ * then done; this thread may take over one the worker is late with (see await_block). Each step is one
+ * compare-and-swap, so of the two only one writes the block's result.
+ */
+enum { OWNER_NONE, OWNER_WORKER, OWNER_DONE, OWNER_TAKEN_OVER };
+
 typedef struct {
   const uint8_t *src; /* the buffer the block was published from (JS keeps it referenced) */
   size_t from, to;
   size_t written;     /* bytes it came out as, set by whoever compressed it */
   bool in_output;     /* compressed by lz4CompressFrame into the output (at its bound position), not its slot */
+  _Atomic int owner;  /* for a block the worker took: OWNER_* */
+  size_t worker_written; /* the worker's result, valid once owner is OWNER_DONE */
 } pipe_block;
 
 /*
@@ -197,7 +209,17 @@ typedef struct {
   size_t count;           /* blocks published (this thread only) */
   size_t published;       /* input bytes they cover */
   const uint8_t *src;     /* the buffer of the latest publish */
+  _Atomic uint64_t held_since; /* when the worker began the block it is on */
+  _Atomic uint32_t worker_ps;  /* the worker's picoseconds per input byte, a running average */
+  size_t ticket;          /* a pipeline this thread detached from (seglog_beside_detach), 0: none */
+  napi_ref pinned;        /* the input it still reads then, kept alive until the ticket has ended */
 } lz4_env;
+
+static uint64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
 
 static uint64_t pipe_range(uint32_t lo, uint32_t hi) { return (uint64_t)lo | ((uint64_t)hi << 32); }
 
@@ -206,14 +228,40 @@ static void compress_slot(lz4_env *state, uint32_t k) {
   block->written = write_blocks(block->src + block->from, block->to - block->from, state->slots[k]);
 }
 
+/* Before the worker's first block, its speed is guessed at 2 ns a byte (~1.2-2 on this VM). */
+#define WORKER_PS_GUESS 2000
+
+/* Test hook (lz4TestStallWorker): the worker holds each block it takes until this is cleared. */
+static atomic_bool test_stall;
+static atomic_uint test_stalled; /* blocks held so far */
+
+/* The worker's part of block k, which it took from the range. */
+static void worker_block(lz4_env *state, uint32_t k, uint64_t now) {
+  pipe_block *block = &state->blocks[k];
+  atomic_store(&state->held_since, now); /* before the block is marked: this thread reads it after */
+  int none = OWNER_NONE;
+  if (!atomic_compare_exchange_strong(&block->owner, &none, OWNER_WORKER)) return; /* taken over meanwhile */
+  if (atomic_load(&test_stall)) atomic_fetch_add(&test_stalled, 1);
+  /* At most 5 s, so that a test of a caller that waits anyway fails instead of hanging. */
+  for (int i = 0; i < 5000 && atomic_load(&test_stall); i++) nanosleep(&(struct timespec){0, 1000000}, NULL);
+  size_t bytes = block->to - block->from;
+  block->worker_written = write_blocks(block->src + block->from, bytes, state->slots[k]);
+  uint64_t took = now_ns() - now;
+  if (bytes > 0) {
+    /* A block the worker was descheduled in counts as twice the average at most, or one stall would make
+     * "late" (await_block) milliseconds for the next several batches. */
+    uint64_t ps = took * 1000 / bytes, average = atomic_load(&state->worker_ps);
+    uint64_t cap = 2 * (average == 0 ? WORKER_PS_GUESS : average);
+    if (ps > cap) ps = cap;
+    atomic_store(&state->worker_ps, (uint32_t)(average == 0 ? ps : (3 * average + ps) / 4));
+  }
+  int mine = OWNER_WORKER;
+  atomic_compare_exchange_strong(&block->owner, &mine, OWNER_DONE); /* fails if taken over: result dropped */
+}
+
 /* Room block k takes at most: its size word and LZ4's bound for its bytes. */
 static size_t pipe_block_room(const pipe_block *block) { return BLOCK_SIZE_BYTES + (size_t)LZ4_compressBound((int)(block->to - block->from)); }
 
-static uint64_t now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
 
 /*
  * The worker's part: takes published blocks from the front until the input is complete and none is left,
@@ -228,7 +276,7 @@ static void run_pipe(void *arg) {
     uint32_t lo = (uint32_t)range, hi = (uint32_t)(range >> 32);
     if (lo < hi) {
       if (atomic_compare_exchange_weak(&state->range, &range, pipe_range(lo + 1, hi))) {
-        compress_slot(state, lo);
+        worker_block(state, lo, now_ns());
         idle_from = now_ns();
       }
       continue;
@@ -257,7 +305,12 @@ static bool publish_block(lz4_env *state, const uint8_t *src, size_t to) {
   size_t k = state->count;
   if (k == PIPE_BLOCKS_MAX) return false;
   if (state->slots[k] == NULL && (state->slots[k] = malloc(block_room())) == NULL) return false;
-  state->blocks[k] = (pipe_block){.src = src, .from = state->published, .to = to, .in_output = false};
+  pipe_block *block = &state->blocks[k];
+  block->src = src;
+  block->from = state->published;
+  block->to = to;
+  block->in_output = false;
+  atomic_store(&block->owner, OWNER_NONE);
   state->published = to;
   state->count = k + 1;
   uint64_t range = atomic_load(&state->range);
@@ -269,29 +322,128 @@ static bool publish_block(lz4_env *state, const uint8_t *src, size_t to) {
 /* Where block `count` of the pipeline ends (16 KiB, 48 KiB, then every 64 KiB). */
 static size_t pipe_boundary(size_t count) { return count == 0 ? PIPE_FIRST_BYTES : PIPE_SECOND_END + (count - 1) * BLOCK_BYTES; }
 
+/* The call's input, which end_pipe pins (keeps from being collected) while a worker it left still reads it. */
+typedef struct {
+  napi_env env;
+  napi_value value;
+  const uint8_t *data;
+} pin_target;
+
+/*
+ * Where block k ends in `blocks` when every block up to it comes out at its bound; past `room` means it
+ * cannot be compressed in place.
+ */
+static size_t bound_end(const lz4_env *state, uint32_t k) {
+  size_t at = 0;
+  for (uint32_t i = 0; i <= k; i++) at += pipe_block_room(&state->blocks[i]);
+  return at;
+}
+
+/* Compresses block k here into its bound place in `blocks` (see bound_end), which the caller checked. */
+static void compress_in_place(lz4_env *state, uint32_t k, uint8_t *blocks) {
+  pipe_block *block = &state->blocks[k];
+  block->written = write_blocks(block->src + block->from, block->to - block->from, blocks + bound_end(state, k) - pipe_block_room(block));
+  block->in_output = true;
+}
+
+/*
+ * A block the worker took can be taken over when this thread can pin the memory the worker still reads (the
+ * call's own input) and compress the block in place (its slot stays the worker's).
+ */
+static bool can_take_over(const lz4_env *state, uint32_t k, size_t room, const pin_target *pin) {
+  return pin != NULL && state->blocks[k].src == pin->data && bound_end(state, k) <= room;
+}
+
+/*
+ * Why this thread takes over a block the worker is late with: the worker's vCPU can be descheduled by the
+ * hypervisor or shared with V8's GC threads for milliseconds, mid-block, and the batch then waited that long
+ * (traced in the encode benchmark: a 16 KiB block taking 8 ms; ~3-12% of a run spent waiting >20 us). Late
+ * is twice the block's time at the worker's own measured speed, plus TAKE_OVER_SLACK_NS: a worker that is
+ * merely slow finishes first, and a stalled one costs at most that wait plus this thread's own compression
+ * of the block (~30-50 us for a 32 KiB block), not the stall.
+ */
+#define TAKE_OVER_SLACK_NS 20000
+/*
+ * How long this thread waits for the worker's job to return once every block is done (it only has to see
+ * the range empty) before it detaches from it instead: a detached job holds the worker until it returns,
+ * so the next batch would go without the pipeline.
+ */
+#define DETACH_AFTER_NS 50000
+
+/* Waits for the worker's block k, or takes it over once the worker is late (above); true if taken over. */
+static bool await_block(lz4_env *state, uint32_t k, uint8_t *blocks) {
+  pipe_block *block = &state->blocks[k];
+  uint64_t from = now_ns();
+  for (unsigned i = 1;; i++) {
+    int owner = atomic_load(&block->owner);
+    if (owner == OWNER_DONE) {
+      block->written = block->worker_written;
+      block->in_output = false;
+      return false;
+    }
+    __asm__ __volatile__("" ::: "memory"); /* a plain spin: no PAUSE, see beside.c */
+    if (i % 64 != 0) continue;
+    uint64_t since = owner == OWNER_WORKER ? atomic_load(&state->held_since) : from;
+    uint64_t ps = atomic_load(&state->worker_ps);
+    uint64_t late = 2 * (block->to - block->from) * (ps == 0 ? WORKER_PS_GUESS : ps) / 1000 + TAKE_OVER_SLACK_NS;
+    if (now_ns() > since + late && atomic_compare_exchange_strong(&block->owner, &owner, OWNER_TAKEN_OVER)) {
+      compress_in_place(state, k, blocks);
+      return true;
+    }
+  }
+}
+
 /*
  * Ends the pipeline: nothing more is published, every block is compressed (the ones this thread takes
- * straight into `blocks`, at the place block k would start if every block before it came out at its bound,
- * when that place and its bound fit in `room` bytes, else into its slot; NULL: dropped), and the worker is
- * given back.
+ * straight into `blocks`, in place when that fits in `room` bytes, else into its slot; NULL: dropped), and
+ * the worker is given back: at once if its job has returned, else detached from (it returns by itself;
+ * the input stays pinned until then if it is still on a block taken over).
  */
-static void end_pipe(lz4_env *state, uint8_t *blocks, size_t room) {
+static void end_pipe(lz4_env *state, uint8_t *blocks, size_t room, const pin_target *pin) {
   atomic_store(&state->complete, true);
   for (int64_t k; (k = take_back(state)) >= 0;) {
     if (blocks == NULL) continue;
-    pipe_block *block = &state->blocks[k];
-    size_t at = 0;
-    for (int64_t i = 0; i <= k; i++) at += pipe_block_room(&state->blocks[i]);
-    block->in_output = at <= room;
-    if (!block->in_output) {
+    if (bound_end(state, (uint32_t)k) <= room) {
+      compress_in_place(state, (uint32_t)k, blocks);
+    } else {
+      state->blocks[k].in_output = false;
       compress_slot(state, (uint32_t)k);
-      continue;
     }
-    block->written = write_blocks(block->src + block->from, block->to - block->from, blocks + at - pipe_block_room(block));
   }
-  seglog_beside_wait();
+  uint32_t worker_blocks = blocks == NULL ? 0 : (uint32_t)atomic_load(&state->range); /* [0, lo): the worker's */
+  bool awaitable = blocks != NULL;
+  for (uint32_t k = 0; k < worker_blocks && awaitable; k++) awaitable = can_take_over(state, k, room, pin);
+  if (!awaitable) {
+    seglog_beside_wait(); /* every block the worker took is done when its job has returned */
+    for (uint32_t k = 0; k < worker_blocks; k++) {
+      state->blocks[k].written = state->blocks[k].worker_written;
+      state->blocks[k].in_output = false;
+    }
+  } else {
+    bool taken_over = false;
+    for (uint32_t k = 0; k < worker_blocks; k++) taken_over |= await_block(state, k, blocks);
+    for (uint64_t until = taken_over ? 0 : now_ns() + DETACH_AFTER_NS; !seglog_beside_done() && now_ns() < until;) {
+      __asm__ __volatile__("" ::: "memory");
+    }
+    if (seglog_beside_done()) {
+      seglog_beside_wait(); /* returns at once: gives the worker back */
+    } else {
+      state->ticket = seglog_beside_detach();
+      if (taken_over && state->ticket != 0 && napi_create_reference(pin->env, pin->value, 1, &state->pinned) != napi_ok) {
+        while (!seglog_beside_ended(state->ticket)) sched_yield(); /* cannot pin: wait after all */
+      }
+    }
+  }
   state->posted = false;
   state->claimed = false;
+}
+
+/* Lets go of the input a detached pipeline read, once its job has returned. */
+static void unpin(napi_env env, lz4_env *state) {
+  if (state->ticket == 0 || !seglog_beside_ended(state->ticket)) return;
+  if (state->pinned != NULL) napi_delete_reference(env, state->pinned);
+  state->pinned = NULL;
+  state->ticket = 0;
 }
 
 static void reset_pipe(lz4_env *state) {
@@ -299,12 +451,12 @@ static void reset_pipe(lz4_env *state) {
   state->published = 0;
   state->src = NULL;
   atomic_store(&state->range, 0);
-  atomic_store(&state->complete, false);
+  /* `complete` stays set: a detached job may still look at it (it is cleared by the next claim). */
 }
 
 /* Drops a pipeline or a claim, so that nothing of this env runs beside. */
 static void settle(lz4_env *state) {
-  if (state->posted) end_pipe(state, NULL, 0);
+  if (state->posted) end_pipe(state, NULL, 0, NULL);
   else if (state->claimed) seglog_beside_release();
   state->posted = false;
   state->claimed = false;
@@ -349,7 +501,7 @@ static size_t split_blocks(const uint8_t *src, size_t n, uint8_t *blocks, bool c
  * input (a stored block), and a frame's bound gives every 64 KiB ~270 bytes more than that, so the blocks
  * and the rest fit; a block compressed into the output is checked against `room` (end_pipe).
  */
-static size_t blocks_after_pipe(lz4_env *state, const uint8_t *src, size_t n, uint8_t *blocks, size_t room) {
+static size_t blocks_after_pipe(lz4_env *state, const uint8_t *src, size_t n, uint8_t *blocks, size_t room, const pin_target *pin) {
   while (n - state->published >= BLOCK_BYTES && publish_block(state, src, state->published + BLOCK_BYTES)) {
   }
   size_t base = state->published, rest = n - base;
@@ -358,7 +510,7 @@ static size_t blocks_after_pipe(lz4_env *state, const uint8_t *src, size_t n, ui
     for (size_t i = 1; i <= parts && publish_block(state, src, base + rest * i / parts); i++) {
     }
   }
-  end_pipe(state, blocks, room);
+  end_pipe(state, blocks, room, pin);
   /* In order: block k moves to `written`, at or before its bound place, so it never reaches block k + 1's. */
   size_t written = 0, at = 0;
   for (size_t k = 0; k < state->count; k++) {
@@ -373,7 +525,7 @@ static size_t blocks_after_pipe(lz4_env *state, const uint8_t *src, size_t n, ui
 }
 
 /* Writes the frame of src[0, n) at out, which has seglog_lz4_frame_bound(n) bytes; returns its length. */
-static size_t write_frame(lz4_env *state, const uint8_t *src, size_t n, uint8_t *out, bool legacy) {
+static size_t write_frame(lz4_env *state, const uint8_t *src, size_t n, uint8_t *out, bool legacy, const pin_target *pin) {
   write_u32le(out, FRAME_MAGIC);
   out[4] = KAFKA_FLG;
   out[5] = KAFKA_BD;
@@ -382,7 +534,7 @@ static size_t write_frame(lz4_env *state, const uint8_t *src, size_t n, uint8_t 
   if (state->posted && (state->src != src || n < state->published)) settle(state); /* blocks of other bytes */
   size_t written;
   if (state->posted) {
-    written = blocks_after_pipe(state, src, n, blocks, seglog_lz4_frame_bound(n) - HEADER_BYTES - END_MARK_BYTES);
+    written = blocks_after_pipe(state, src, n, blocks, seglog_lz4_frame_bound(n) - HEADER_BYTES - END_MARK_BYTES, pin);
   } else {
     written = split_blocks(src, n, blocks, state->claimed);
     state->claimed = false;
@@ -437,7 +589,10 @@ static napi_value js_lz4_compress_frame(napi_env env, napi_callback_info info) {
     return NULL;
   }
   napi_value result;
-  napi_create_double(env, (double)(out_start + write_frame(env_state(env), input + start, n, out, legacy)), &result);
+  lz4_env *state = env_state(env);
+  unpin(env, state);
+  pin_target pin = {.env = env, .value = argv[0], .data = input};
+  napi_create_double(env, (double)(out_start + write_frame(state, input + start, n, out, legacy, &pin)), &result);
   return result;
 }
 
@@ -461,7 +616,12 @@ static napi_value js_lz4_frame_bound(napi_env env, napi_callback_info info) {
 static napi_value js_lz4_beside_claim(napi_env env, napi_callback_info info) {
   (void)info;
   lz4_env *state = env_state(env);
-  if (!state->claimed) state->claimed = seglog_beside_claim();
+  if (!state->claimed) {
+    unpin(env, state);
+    /* Fails while a pipeline this env detached from still runs: the worker gives itself back after it. */
+    state->claimed = seglog_beside_claim();
+    if (state->claimed) atomic_store(&state->complete, false);
+  }
   napi_value result;
   napi_get_boolean(env, state->claimed, &result);
   return result;
@@ -505,14 +665,40 @@ static napi_value js_lz4_beside_publish(napi_env env, napi_callback_info info) {
 /* lz4BesideCancel(): ends a pipeline unfinished (its blocks dropped) and gives the worker back (a batch abandoned midway). */
 static napi_value js_lz4_beside_cancel(napi_env env, napi_callback_info info) {
   (void)info;
-  settle(env_state(env));
+  lz4_env *state = env_state(env);
+  settle(state);
+  unpin(env, state);
   return NULL;
+}
+
+/*
+ * lz4TestStallWorker(on?) -> number: test hook, the worker holds the blocks it takes while on (see
+ * test_stall; a boolean sets it, undefined leaves it); returns how many blocks it has held so far.
+ */
+static napi_value js_lz4_test_stall_worker(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  bool on = false;
+  if (!seglog_args(env, info, 1, argv)) return NULL;
+  if (napi_get_value_bool(env, argv[0], &on) == napi_ok) atomic_store(&test_stall, on);
+  napi_value result;
+  napi_create_uint32(env, atomic_load(&test_stalled), &result);
+  return result;
+}
+
+/* lz4TestPinned() -> boolean: test hook, whether an input is pinned for a detached pipeline. */
+static napi_value js_lz4_test_pinned(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  napi_get_boolean(env, env_state(env)->pinned != NULL, &result);
+  return result;
 }
 
 /* At the env's end (process exit, worker_threads termination): nothing may still read its memory. */
 static void env_cleanup(void *data) {
   lz4_env *state = data;
   settle(state);
+  /* A detached pipeline's worker may still write a slot; its pinned input goes with the env. */
+  while (!seglog_beside_ended(state->ticket)) sched_yield();
   for (size_t k = 0; k < PIPE_BLOCKS_MAX; k++) free(state->slots[k]);
   free(state);
 }
@@ -535,4 +721,6 @@ void seglog_lz4_frame_init(napi_env env, napi_value exports) {
   define(env, exports, "lz4BesideClaim", js_lz4_beside_claim);
   define(env, exports, "lz4BesidePublish", js_lz4_beside_publish);
   define(env, exports, "lz4BesideCancel", js_lz4_beside_cancel);
+  define(env, exports, "lz4TestStallWorker", js_lz4_test_stall_worker);
+  define(env, exports, "lz4TestPinned", js_lz4_test_pinned);
 }

@@ -41,6 +41,14 @@ void seglog_beside_post(seglog_job job, void *arg);
 void seglog_beside_release(void);
 /* After a post: whether the job has returned (seglog_beside_wait is still needed to give the worker back). */
 bool seglog_beside_done(void);
+/*
+ * After a post, instead of seglog_beside_wait, when the caller needs nothing more from the job: a job not
+ * picked up yet is dropped (returns 0), a running one gives the worker back when it returns. Returns a
+ * ticket for seglog_beside_ended; memory the job reads must stay alive until then.
+ */
+size_t seglog_beside_detach(void);
+/* Whether the job a seglog_beside_detach ticket names has returned (true for ticket 0). */
+bool seglog_beside_ended(size_t ticket);
 
 /* The standard CRC-32C of p[0, n) (crc32c.c). */
 uint32_t seglog_crc32c(const uint8_t *p, size_t n);

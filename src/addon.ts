@@ -77,6 +77,13 @@ export interface Addon {
   /** Ends a pipeline unfinished (its blocks dropped) and gives the worker back (after a batch was abandoned). */
   lz4BesideCancel(): void;
   /**
+   * Test hook: while on, the worker holds every pipeline block it takes (lz4CompressFrame then takes them
+   * over); returns how many blocks it has held so far (no argument: only that).
+   */
+  lz4TestStallWorker?(on?: boolean): number;
+  /** Test hook: whether an input is pinned for a pipeline detached from a stalled worker. */
+  lz4TestPinned?(): boolean;
+  /**
    * The decompressed content of the LZ4 frame `input` (a plain Uint8Array of exactly its length), or
    * `undefined` when the frame is not one the fast path takes (flags other than Kafka's and the content
    * checksum, the v0 header-checksum quirk) or is bad in any way, output past `maxBytes` included: the JS

@@ -77,6 +77,24 @@ function pipelineEnds(n: number, published: number): number[] {
   return ends;
 }
 
+/**
+ * Whether the worker is free (claimed and given back at once). After a frame it may not be yet: when the
+ * worker has not returned from its part ~50 us after its last block, lz4CompressFrame detaches from it and
+ * the worker gives itself back when it returns.
+ */
+function workerFree(): boolean {
+  if (!addon!.lz4BesideClaim()) return false;
+  addon!.lz4BesideCancel();
+  return true;
+}
+
+/** Polls `done` every millisecond until it holds; fails after 10 s. */
+async function until(done: () => boolean): Promise<void> {
+  for (const start = Date.now(); !done(); await new Promise((resolve) => setTimeout(resolve, 1))) {
+    if (Date.now() - start > 10_000) throw new Error('timed out waiting for the worker');
+  }
+}
+
 const SIZES = [0, 1, BLOCK - 1, BLOCK, BLOCK + 1, 110_000, 1 << 20];
 const KINDS = ['random', 'repetitive', 'mixed'] as const;
 
@@ -140,7 +158,7 @@ describe.skipIf(addon === undefined)('lz4CompressFrame (addon)', () => {
     expect(same(nativeFrame(data), expected)).toBe(true);
   });
 
-  it('uses the blocks published to the pipeline, and redoes them for other bytes, after a cancel or a busy worker', () => {
+  it('uses the blocks published to the pipeline, and redoes them for other bytes, after a cancel or a busy worker', async () => {
     const rng = new Rng(testSeed('lz4 native pipeline'));
     const copies: Buffer[] = [];
     for (let round = 0; round < 36; round++) {
@@ -150,6 +168,7 @@ describe.skipIf(addon === undefined)('lz4CompressFrame (addon)', () => {
       const out = Buffer.alloc(bound + 16, 0xee);
       const frame = (): Buffer => out.subarray(0, addon!.lz4CompressFrame(data, 0, data.byteLength, out, 0));
       let expected = referenceFrame(data);
+      await until(workerFree);
       switch (round % 6) {
         case 0: { // the builder's pipeline: claim, publish at each mark the last one returned, frame
           expect(addon!.lz4BesideClaim()).toBe(true);
@@ -195,17 +214,19 @@ describe.skipIf(addon === undefined)('lz4CompressFrame (addon)', () => {
       expect(out.subarray(bound).every((b) => b === 0xee), `round ${round}: nothing past the bound`).toBe(true);
     }
     addon!.lz4BesideCancel(); // nothing pending: a no-op
+    await until(workerFree);
     expect(addon!.lz4BesideClaim()).toBe(true); // the worker is free again
     addon!.lz4BesideCancel();
   });
 
-  it('takes blocks from a buffer that grew between publishes, and never writes past the bound', () => {
+  it('takes blocks from a buffer that grew between publishes, and never writes past the bound', async () => {
     const rng = new Rng(testSeed('lz4 native grown'));
     for (let round = 0; round < 10; round++) {
       const data = input(rng, rng.int(100_000, 5 * BLOCK), 'mixed');
       const first = Buffer.from(data.subarray(0, 60_000)); // the buffer before it grew: same bytes so far
       const bound = addon!.lz4FrameBound(data.byteLength);
       const out = Buffer.alloc(bound + 64, 0xee);
+      await until(workerFree);
       expect(addon!.lz4BesideClaim()).toBe(true);
       expect(addon!.lz4BesidePublish(first, 60_000)).toBe(112 << 10);
       addon!.lz4BesidePublish(data, data.byteLength);
@@ -252,9 +273,33 @@ describe.skipIf(addon === undefined)('lz4CompressFrame (addon)', () => {
       const worker = new Worker(script, { eval: true, workerData: { path: require.resolve('../../build/Release/seglog_native.node') } });
       await new Promise((resolve, reject) => worker.on('exit', resolve).on('error', reject));
     }
+    await until(workerFree);
     expect(addon!.lz4BesideClaim()).toBe(true);
     addon!.lz4BesideCancel();
     const data = Buffer.alloc(3 * BLOCK, 5);
+    expect(same(nativeFrame(data), referenceFrame(data))).toBe(true);
+  });
+
+  it('takes over a block the worker is late with, detaches from the worker and pins the input until it returns', async () => {
+    const rng = new Rng(testSeed('lz4 native take over'));
+    const data = input(rng, 110_000, 'mixed');
+    const out = Buffer.alloc(addon!.lz4FrameBound(data.byteLength));
+    const held = addon!.lz4TestStallWorker!(true);
+    try {
+      expect(addon!.lz4BesideClaim()).toBe(true);
+      addon!.lz4BesidePublish(data, data.byteLength); // blocks 16 KiB, 32 KiB, then two of ~30 KiB
+      await until(() => addon!.lz4TestStallWorker!() > held); // the worker holds block 0
+      const frame = out.subarray(0, addon!.lz4CompressFrame(data, 0, data.byteLength, out, 0));
+      expect(same(frame, referenceFrame(data, false, pipelineEnds(data.byteLength, data.byteLength))), `seed=${rng.seed}`).toBe(true);
+      expect(addon!.lz4TestPinned!()).toBe(true); // the worker still reads `data`
+      expect(addon!.lz4BesideClaim()).toBe(false); // and still holds itself
+      expect(same(nativeFrame(data), referenceFrame(data))).toBe(true); // frames meanwhile: all on this thread
+    } finally {
+      addon!.lz4TestStallWorker!(false);
+    }
+    await until(() => addon!.lz4BesideClaim()); // it returned and gave itself back; the claim unpins
+    expect(addon!.lz4TestPinned!()).toBe(false);
+    addon!.lz4BesideCancel();
     expect(same(nativeFrame(data), referenceFrame(data))).toBe(true);
   });
 
@@ -303,13 +348,14 @@ describe('RecordBatchBuilder with lz4: the records compressed while they are wri
   const records = (rng: Rng, count: number) =>
     Array.from({ length: count }, () => ({ value: rng.bool(0.5) ? rng.bytes(rng.int(0, 300)) : Buffer.alloc(rng.int(0, 300), 65) }));
 
-  it('writes the reference frame of the records behind the header, and the batch reads back (seeded)', () => {
+  it('writes the reference frame of the records behind the header, and the batch reads back (seeded)', async () => {
     const rng = new Rng(testSeed('lz4 builder pipeline'));
     const builder = new RecordBatchBuilder();
     let pipelined = 0;
     for (let round = 0; round < 40; round++) {
       // 200-2400 records of 0-300 B: from under one block to ~5, across the claim and prefix marks.
       const input = records(rng, rng.int(200, 2400));
+      if (addon !== undefined && round % 2 === 0) await until(workerFree); // else back to back
       const options = { compression: 'lz4' as const, timestamp: 1_700_000_000_000, ...(round % 7 === 6 ? { compressionLevel: 12 } : {}) };
       const batch = builder.buildReusable(input, options);
       const plain = encodeBatch(input, { timestamp: 1_700_000_000_000 }).subarray(L.RECORD_BATCH_OVERHEAD);
@@ -327,9 +373,31 @@ describe('RecordBatchBuilder with lz4: the records compressed while they are wri
     if (addon !== undefined && os.availableParallelism() >= 2) expect(pipelined).toBeGreaterThan(5);
   });
 
-  it('gives the worker back when a record is refused after the prefix started', () => {
+  it('builds the same batch when the worker stalls on a block it took (this thread takes it over)', async () => {
+    const rng = new Rng(testSeed('lz4 builder take over'));
+    const builder = new RecordBatchBuilder();
+    const input = Array.from({ length: 1000 }, () => ({ value: rng.bool(0.3) ? rng.bytes(100) : Buffer.alloc(100, rng.int(65, 90)) }));
+    const plain = encodeBatch(input, { timestamp: 1 }).subarray(L.RECORD_BATCH_OVERHEAD);
+    addon?.lz4TestStallWorker?.(true);
+    let batch: Uint8Array;
+    try {
+      batch = builder.buildReusable(input, { compression: 'lz4', timestamp: 1 });
+      const frame = batch.subarray(L.RECORD_BATCH_OVERHEAD);
+      const viaPipeline = same(frame, referenceFrame(plain, false, pipelineEnds(plain.byteLength, plain.byteLength)));
+      expect(viaPipeline || same(frame, referenceFrame(plain)), `seed=${rng.seed}`).toBe(true);
+      const values = [...decodeBatches(batch)].flatMap((b) => [...b.records()]).map((r) => r.value);
+      values.forEach((v, i) => expect(same(v!, input[i]!.value)).toBe(true));
+    } finally {
+      addon?.lz4TestStallWorker?.(false);
+    }
+    if (addon !== undefined) await until(() => addon.lz4BesideClaim());
+    addon?.lz4BesideCancel();
+  });
+
+  it('gives the worker back when a record is refused after the prefix started', async () => {
     const rng = new Rng(testSeed('lz4 builder abandoned'));
     const builder = new RecordBatchBuilder();
+    if (addon !== undefined) await until(workerFree); // the previous batches' worker
     const input: unknown[] = records(rng, 1500).map((r) => ({ value: Buffer.alloc(100, r.value[0] ?? 1) }));
     input[1200] = { value: 42 }; // past 64 KiB of records: the prefix is on the worker
     expect(() => builder.buildReusable(input as never, { compression: 'lz4' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
