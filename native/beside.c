@@ -49,7 +49,11 @@
  * batches of JSON-like values (same process, 100 interleaved rounds of 20 batches, medians of the
  * per-round ratios against the naps alone): 1.12-1.19x for spins of 25-200 us, 1.10x with a busy loop
  * on the other CPU; random values (stored blocks, little work for the worker) 0.99x. Cost: at most
- * LINGER_NS of the worker's CPU after a job, ~15-20 us between back-to-back batches.
+ * LINGER_NS of the worker's CPU after a job, ~15-20 us between back-to-back batches. Only jobs posted as
+ * lingering (seglog_beside_post_lingering: lz4-frame.c's pipeline) are followed by the spin: after
+ * appendBatch's checks, whose caller is still in its write, the spin cost the write, 0.65-0.70x of a bare
+ * writeSync loop against 0.77-0.89x without it (three alternating runs of the append bench each); the
+ * hypervisor seems to count a spinning vCPU against the VM's share.
  *
  * Two bounded spins for the LZ4 frame of lz4-frame.c, whose jobs are 64 KiB blocks of ~35-150 us that a
  * 20 us nap or a parked worker's ~35-50 us wake-up would delay by a large fraction:
@@ -119,6 +123,7 @@ static atomic_bool finished;
 static atomic_bool parked;  /* the worker waits, or is about to, on job_ready */
 static atomic_bool waiting; /* the owner waits, or is about to, on job_done */
 static atomic_bool spin_requested; /* set by a claim: the worker spins for the job */
+static atomic_bool lingering;      /* the posted job is followed by the LINGER_NS spin */
 /* Jobs the worker ran (not those taken back): tests check that the worker was used. */
 static atomic_size_t jobs_run;
 /*
@@ -210,8 +215,9 @@ static void *worker_main(void *unused) {
     seglog_job job = atomic_exchange(&pending_job, NULL);
     if (job != NULL) {
       atomic_store(&spin_requested, false); /* a claim's request to spin for this job: met */
+      bool spin_after = atomic_load(&lingering);
       run(job);
-      linger();
+      if (spin_after) linger();
       since = now_us();
     } else if (atomic_exchange(&spin_requested, false)) {
       spin_for_job();
@@ -275,12 +281,15 @@ static void wake_parked(void) {
   }
 }
 
-void seglog_beside_post(seglog_job job, void *arg) {
+void seglog_beside_post_lingering(seglog_job job, void *arg, bool linger_after) {
+  atomic_store(&lingering, linger_after);
   atomic_store(&finished, false);
   pending_arg = arg;
   atomic_store(&pending_job, job);
   wake_parked();
 }
+
+void seglog_beside_post(seglog_job job, void *arg) { seglog_beside_post_lingering(job, arg, false); }
 
 int seglog_beside_start(seglog_job job, void *arg) {
   if (!claim_worker()) return 0;

@@ -652,7 +652,7 @@ static napi_value js_lz4_beside_publish(napi_env env, napi_callback_info info) {
     }
     state->src = input;
     if (!state->posted && state->count > 0) {
-      seglog_beside_post(run_pipe, state);
+      seglog_beside_post_lingering(run_pipe, state, true);
       state->posted = true;
     }
     if (state->count < PIPE_BLOCKS_MAX) next = (double)pipe_boundary(state->count);

@@ -37,6 +37,8 @@ size_t seglog_beside_jobs(void);
 int seglog_beside_claim(void);
 /* After a claim that returned 1, on the same thread: runs job(arg) on the worker (then seglog_beside_wait). */
 void seglog_beside_post(seglog_job job, void *arg);
+/* A post whose job is followed by the worker's short spin for the next claim (back-to-back lz4 batches). */
+void seglog_beside_post_lingering(seglog_job job, void *arg, bool linger_after);
 /* After a claim that returned 1 and posted nothing: gives the worker back. */
 void seglog_beside_release(void);
 /* After a post: whether the job has returned (seglog_beside_wait is still needed to give the worker back). */
