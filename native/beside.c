@@ -337,6 +337,7 @@ size_t seglog_beside_detach(void) {
   return ticket;
 }
 
-bool seglog_beside_ended(size_t ticket) { return atomic_load(&jobs_ended) >= ticket; }
+/* In a child forked without exec there is no worker, and nothing of the parent's job runs there. */
+bool seglog_beside_ended(size_t ticket) { return !available || atomic_load(&jobs_ended) >= ticket; }
 
 size_t seglog_beside_jobs(void) { return atomic_load(&jobs_run); }
