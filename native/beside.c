@@ -2,9 +2,9 @@
  * Work done beside a synchronous call: one background thread per process runs one job while the JS
  * thread that started it does something else (the write of an appendBatch), then that JS thread waits for
  * the job before it returns to JS. Nothing crosses the event loop, so there is no promise, no callback and
- * no window in which other JS runs while the job reads the caller's memory; the one exception, a job
- * posted after a claim that JS outlives until a later call waits for it (lz4-frame.c's prefix), keeps its
- * memory referenced by contract.
+ * no window in which other JS runs while the job reads the caller's memory; the exceptions, a job posted
+ * after a claim that JS outlives until a later call waits for it (lz4-frame.c's pipeline), and a job its
+ * owner detached from (it runs on after the call returns), keep their memory referenced by contract.
  *
  *   seglog_beside_start(job, arg)  1: job(arg) runs on the worker; 0: it does not (no second CPU, the
  *                                  worker is busy with another JS thread's job, or it could not start),
@@ -109,7 +109,10 @@ static pthread_cond_t job_ready = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t job_done = PTHREAD_COND_INITIALIZER;
 static pthread_t worker;
 static bool available;
-/* Set by the JS thread that owns the worker between a start and its wait; others run their jobs inline. */
+/*
+ * Set by the JS thread that takes the worker (a start or claim); cleared by its wait, release or detach, or
+ * by the worker as a detached job returns. While set, other JS threads run their jobs inline.
+ */
 static atomic_bool claimed;
 /*
  * The job slot: the owner stores the argument, then the job; whoever exchanges the job out of the slot
@@ -127,12 +130,17 @@ static atomic_bool lingering;      /* the posted job is followed by the LINGER_N
 /* Jobs the worker ran (not those taken back): tests check that the worker was used. */
 static atomic_size_t jobs_run;
 /*
- * Set by an owner that detached from its running job; whoever exchanges it back to false (the worker as
- * the job returns, or the owner seeing it has returned) gives the worker back, so that happens once.
+ * Jobs are numbered as they are posted; `ended` is the number of the last one that returned, wherever it
+ * ran or was dropped (jobs run one at a time, so it only grows). `detached` is the number of the running
+ * job its owner detached from, 0 for none. The worker clears it by a compare-and-swap on its own job's
+ * number as that job returns, the owner on the same number when it sees the job has ended; whichever
+ * clears it gives the worker back, so that happens once, and a worker late on an old job can never give
+ * back a claim taken since.
  */
-static atomic_bool detached;
-/* Jobs that have returned on the worker: a detached job's ticket is the count once it has returned. */
-static atomic_size_t jobs_ended;
+static atomic_size_t posted;
+static atomic_size_t pending_number; /* the number of the job in the slot */
+static atomic_size_t ended;
+static atomic_size_t detached;
 
 #ifdef __linux__
 static cpu_set_t allowed;
@@ -145,12 +153,13 @@ static double now_us(void) {
   return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
 }
 
-static void run(seglog_job job) {
+static void run(seglog_job job, size_t number) {
   job(pending_arg);
   atomic_fetch_add(&jobs_run, 1);
-  atomic_fetch_add(&jobs_ended, 1);
+  atomic_store(&ended, number);
   atomic_store(&finished, true);
-  if (atomic_exchange(&detached, false)) atomic_store(&claimed, false); /* its owner is gone: give it back */
+  size_t mine = number;
+  if (atomic_compare_exchange_strong(&detached, &mine, 0)) atomic_store(&claimed, false); /* owner gone */
   if (atomic_load(&waiting)) {
     pthread_mutex_lock(&lock);
     pthread_cond_signal(&job_done);
@@ -216,7 +225,7 @@ static void *worker_main(void *unused) {
     if (job != NULL) {
       atomic_store(&spin_requested, false); /* a claim's request to spin for this job: met */
       bool spin_after = atomic_load(&lingering);
-      run(job);
+      run(job, atomic_load(&pending_number));
       if (spin_after) linger();
       since = now_us();
     } else if (atomic_exchange(&spin_requested, false)) {
@@ -283,6 +292,7 @@ static void wake_parked(void) {
 
 void seglog_beside_post_lingering(seglog_job job, void *arg, bool linger_after) {
   atomic_store(&lingering, linger_after);
+  atomic_store(&pending_number, atomic_fetch_add(&posted, 1) + 1);
   atomic_store(&finished, false);
   pending_arg = arg;
   atomic_store(&pending_job, job);
@@ -315,6 +325,7 @@ void seglog_beside_wait(void) {
   seglog_job job = atomic_exchange(&pending_job, NULL); /* not picked up yet: ours again */
   if (job != NULL) {
     job(pending_arg);
+    atomic_store(&ended, atomic_load(&pending_number));
   } else if (!spin_until_set(&finished, WAIT_SPIN_NS)) {
     pthread_mutex_lock(&lock);
     atomic_store(&waiting, true);
@@ -326,18 +337,21 @@ void seglog_beside_wait(void) {
 }
 
 size_t seglog_beside_detach(void) {
+  size_t number = atomic_load(&pending_number);
   if (atomic_exchange(&pending_job, NULL) != NULL) { /* not picked up: the caller needs none of it */
+    atomic_store(&ended, number);
     atomic_store(&claimed, false);
     return 0;
   }
-  size_t ticket = atomic_load(&jobs_ended) + 1; /* the job runs, so it is the next to end */
-  atomic_store(&detached, true);
-  /* It may have returned before `detached` was set; then one of the two exchanges gives the worker back. */
-  if (atomic_load(&finished) && atomic_exchange(&detached, false)) atomic_store(&claimed, false);
-  return ticket;
+  atomic_store(&detached, number);
+  if (atomic_load(&ended) < number) return number; /* the worker gives itself back when it returns */
+  /* It returned meanwhile: of its compare-and-swap and this one, exactly one succeeds. */
+  size_t mine = number;
+  if (atomic_compare_exchange_strong(&detached, &mine, 0)) atomic_store(&claimed, false);
+  return 0;
 }
 
 /* In a child forked without exec there is no worker, and nothing of the parent's job runs there. */
-bool seglog_beside_ended(size_t ticket) { return !available || atomic_load(&jobs_ended) >= ticket; }
+bool seglog_beside_ended(size_t ticket) { return !available || atomic_load(&ended) >= ticket; }
 
 size_t seglog_beside_jobs(void) { return atomic_load(&jobs_run); }

@@ -40,10 +40,14 @@
  *
  * When the worker is busy (another JS thread, or appendBatch's verification), when there is one block, or
  * when the worker has not begun its part by the time this thread is done with its own (seglog_beside_wait
- * then takes the job back), every block is compressed here. A pipeline block the worker is late with (its
- * vCPU descheduled mid-block) is taken over and compressed here too, and this thread then detaches from the
- * worker instead of waiting for it (see TAKE_OVER_SLACK_NS and end_pipe). In the split nothing calls into JS between the
- * start and the wait, so the input and output cannot move or be detached meanwhile. A pipeline runs while
+ * then takes the job back, or end_pipe's detach drops it), every block is compressed here. A pipeline
+ * block the worker is late with (its vCPU descheduled mid-block) is taken over and compressed here too,
+ * and this thread then detaches from the worker instead of waiting for it (see TAKE_OVER_SLACK_NS and
+ * end_pipe): the worker may then go on reading the input after lz4CompressFrame returns, so end_pipe pins
+ * it (a napi reference) until the worker's job has returned. What the worker compresses of it then is
+ * dropped, so the caller may rewrite those bytes meanwhile; they only must not be freed. In the split
+ * nothing calls into JS between the start and the wait, so the input and output cannot move or be
+ * detached meanwhile. A pipeline runs while
  * JS runs: its caller keeps every buffer it published from referenced and the published bytes unchanged
  * until lz4CompressFrame or lz4BesideCancel, and an env that ends first waits for it in its cleanup hook.
  */
@@ -230,6 +234,8 @@ static void compress_slot(lz4_env *state, uint32_t k) {
 
 /* Before the worker's first block, its speed is guessed at 2 ns a byte (~1.2-2 on this VM). */
 #define WORKER_PS_GUESS 2000
+/* Stalls raise the average by at most 1.25x a block; 10x the guess bounds "late" at ~1.3 ms a 64 KiB block. */
+#define WORKER_PS_MAX (10 * WORKER_PS_GUESS)
 
 /* Test hook (lz4TestStallWorker): the worker holds each block it takes until this is cleared. */
 static atomic_bool test_stall;
@@ -253,6 +259,7 @@ static void worker_block(lz4_env *state, uint32_t k, uint64_t now) {
     uint64_t ps = took * 1000 / bytes, average = atomic_load(&state->worker_ps);
     uint64_t cap = 2 * (average == 0 ? WORKER_PS_GUESS : average);
     if (ps > cap) ps = cap;
+    if (ps > WORKER_PS_MAX) ps = WORKER_PS_MAX;
     atomic_store(&state->worker_ps, (uint32_t)(average == 0 ? ps : (3 * average + ps) / 4));
   }
   int mine = OWNER_WORKER;
@@ -266,7 +273,7 @@ static size_t pipe_block_room(const pipe_block *block) { return BLOCK_SIZE_BYTES
 /*
  * The worker's part: takes published blocks from the front until the input is complete and none is left,
  * or until no block came for PIPE_IDLE_NS. Run here instead (seglog_beside_wait takes back a job the worker
- * never picked up) it finds the input complete and takes what this thread has not.
+ * never picked up; end_pipe's detach drops it instead) it finds the input complete and nothing left.
  */
 static void run_pipe(void *arg) {
   lz4_env *state = arg;
@@ -422,7 +429,10 @@ static void end_pipe(lz4_env *state, uint8_t *blocks, size_t room, const pin_tar
   } else {
     bool taken_over = false;
     for (uint32_t k = 0; k < worker_blocks; k++) taken_over |= await_block(state, k, blocks);
-    for (uint64_t until = taken_over ? 0 : now_ns() + DETACH_AFTER_NS; !seglog_beside_done() && now_ns() < until;) {
+    /* No wait when a block was taken over (the worker is stalled) or the worker took none (it may never have
+     * picked the job up, and detach drops it then). */
+    bool worth_waiting = !taken_over && worker_blocks > 0;
+    for (uint64_t until = worth_waiting ? now_ns() + DETACH_AFTER_NS : 0; !seglog_beside_done() && now_ns() < until;) {
       __asm__ __volatile__("" ::: "memory");
     }
     if (seglog_beside_done()) {
@@ -612,7 +622,7 @@ static napi_value js_lz4_frame_bound(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* lz4BesideClaim() -> boolean: takes the worker and wakes it ahead of lz4BesidePrefix (see beside.c). */
+/* lz4BesideClaim() -> boolean: takes the worker and wakes it ahead of lz4BesidePublish (see beside.c). */
 static napi_value js_lz4_beside_claim(napi_env env, napi_callback_info info) {
   (void)info;
   lz4_env *state = env_state(env);
@@ -620,7 +630,10 @@ static napi_value js_lz4_beside_claim(napi_env env, napi_callback_info info) {
     unpin(env, state);
     /* Fails while a pipeline this env detached from still runs: the worker gives itself back after it. */
     state->claimed = seglog_beside_claim();
-    if (state->claimed) atomic_store(&state->complete, false);
+    if (state->claimed) {
+      unpin(env, state); /* the detached job has ended (it gave the worker back), perhaps just now */
+      atomic_store(&state->complete, false);
+    }
   }
   napi_value result;
   napi_get_boolean(env, state->claimed, &result);

@@ -35,7 +35,7 @@ void seglog_beside_wait(void);
 size_t seglog_beside_jobs(void);
 /* Takes the worker ahead of a job and wakes it to spin for that job (briefly); 0 when start would return 0. */
 int seglog_beside_claim(void);
-/* After a claim that returned 1, on the same thread: runs job(arg) on the worker (then seglog_beside_wait). */
+/* After a claim that returned 1, on the same thread: runs job(arg) on the worker (then wait or detach). */
 void seglog_beside_post(seglog_job job, void *arg);
 /* A post whose job is followed by the worker's short spin for the next claim (back-to-back lz4 batches). */
 void seglog_beside_post_lingering(seglog_job job, void *arg, bool linger_after);

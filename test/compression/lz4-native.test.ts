@@ -303,6 +303,37 @@ describe.skipIf(addon === undefined)('lz4CompressFrame (addon)', () => {
     expect(same(nativeFrame(data), referenceFrame(data))).toBe(true);
   });
 
+  it('a worker_threads env that ends after detaching from a stalled worker waits for the worker first', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const script = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      const addon = require(workerData.path);
+      const data = Buffer.alloc(110000, 7);
+      const out = Buffer.alloc(addon.lz4FrameBound(data.byteLength));
+      addon.lz4BesideClaim();
+      addon.lz4BesidePublish(data, data.byteLength);
+      const held = workerData.held;
+      while (addon.lz4TestStallWorker() <= held); // the worker holds block 0
+      addon.lz4CompressFrame(data, 0, data.byteLength, out, 0); // takes it over and detaches
+      parentPort.postMessage(addon.lz4TestPinned());
+    `;
+    const held = addon!.lz4TestStallWorker!(true);
+    let exited = false;
+    try {
+      const worker = new Worker(script, { eval: true, workerData: { held, path: require.resolve('../../build/Release/seglog_native.node') } });
+      const pinned = await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+      expect(pinned).toBe(true);
+      const exit = new Promise((resolve) => worker.once('exit', resolve)).then(() => (exited = true));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(exited).toBe(false); // its env's cleanup waits for the stalled worker, which still writes a slot
+      addon!.lz4TestStallWorker!(false);
+      await exit;
+    } finally {
+      addon!.lz4TestStallWorker!(false);
+    }
+    await until(workerFree);
+  });
+
   it('bounds frames as the JS codec and node-lz4 do', () => {
     for (const size of [...SIZES, 5 * BLOCK + 3, 1 << 30]) {
       const blocks = Math.ceil(size / BLOCK);
