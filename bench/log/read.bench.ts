@@ -3,7 +3,8 @@
  *
  * 1. How fast is a consumer's sequential read + decode of the whole log? A loop of
  *    `read(offset, { maxBytes: 1 MiB })` (Kafka's default fetch size) that walks every record with
- *    `records()` (CRC checked, each record parsed) and touches its key and value. Records have null keys
+ *    `records()` (CRC checked, each record parsed) and touches its key and value (their `length`; see
+ *    `bench/record/encode-decode.bench.ts` on `byteLength`, read here too until 2026-12-01). Records have null keys
  *    (as `kafka-producer-perf-test` sends them, and as `append.bench.ts` writes them); a second row gives
  *    every record an 8-byte key, which costs one more view per record. Peer, same run, rounds interleaved:
  *    the same decode loop over the same bytes already in memory (`decodeBatches` over the segment files
@@ -57,7 +58,7 @@ async function readDecodePass(log: Log, keyBytes: number): Promise<number> {
     const fetched = await log.read(offset, { maxBytes: FETCH_BYTES });
     const before = offset;
     for (const record of fetched.records()) {
-      touched += (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
+      touched += (record.key?.length ?? 0) + (record.value?.length ?? 0);
       offset = record.offset + 1;
       count++;
     }
@@ -76,7 +77,7 @@ function decodeInMemoryPass(files: readonly Buffer[], keyBytes: number): number 
   for (const bytes of files) {
     for (const batch of decodeBatches(bytes)) {
       for (const record of batch.records()) {
-        touched += (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
+        touched += (record.key?.length ?? 0) + (record.value?.length ?? 0);
         count++;
       }
     }
