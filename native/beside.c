@@ -7,8 +7,9 @@
  * owner detached from (it runs on after the call returns), keep their memory referenced by contract.
  *
  *   seglog_beside_start(job, arg)  1: job(arg) runs on the worker; 0: it does not (no second CPU, the
- *                                  worker is busy with another JS thread's job, or it could not start),
- *                                  and the caller runs job(arg) itself
+ *                                  worker is busy with another JS thread's job, it could not start, or
+ *                                  it is parked during a wake-up back-off, below), and the caller runs
+ *                                  job(arg) itself
  *   seglog_beside_wait()           after a start that returned 1: returns once job(arg) has returned; a
  *                                  job the worker has not picked up yet is taken back and run here, so a
  *                                  busy or descheduled worker costs no more than doing the job inline
@@ -73,6 +74,25 @@
  * very wake-up it avoids (the LZ4 frame after ~120 us of other work: ~800-970 us with PAUSE, ~210-250
  * us with a plain compiler barrier).
  *
+ * Why a start or claim may refuse a parked worker: on this VM, when the hypervisor is short of CPUs
+ * (steal of 15-35% in /proc/stat), waking the parked worker blocked the waker for 2.3-2.7 ms per wake-up
+ * (pthread_cond_signal; ~30 us otherwise), every time, for minutes: presumably the woken vCPU preempts the
+ * waker's on a shared physical CPU. An appendBatch block of 8 MiB then ran at 0.08-0.12x of a writeSync
+ * loop, and lz4 encode collapsed to ~1.2 M records/s. So the waker times each wake-up; one slower than
+ * WAKE_SLOW_NS starts a back-off during which a start or claim that finds the worker parked returns 0
+ * (the caller runs the job inline, ~0.1 ms for a cold MiB of CRC and walk) instead of waking it. A worker
+ * still polling is used as always: posting to it wakes nobody. The back-off starts at BACKOFF_MIN_NS and
+ * doubles with each slow wake-up that follows it, up to BACKOFF_MAX_NS, so a lasting slow state costs one
+ * wake-up per ~1.6 s; a fast wake-up resets it. And for SLOW_WAKE_MEMORY_NS after a slow wake-up (fast
+ * ones come and go in that state) the worker polls
+ * for SLOW_WAKE_POLL_WINDOW_US after each job instead of POLL_WINDOW_US, so that callers a few ms apart
+ * (the append bench alternates 8 MiB blocks of appendBatch and of a writeSync loop, ~2.5 ms each) find it
+ * polling rather than parked. Measured with the bench's appendBatch row (median of its per-block ratios
+ * to the writeSync loop), this build against the one before in alternating processes: at 33-38% steal,
+ * 0.58-0.72x against 0.31-0.68x (four pairs); at 8-17% steal, 0.85-0.92x against 0.71-0.82x (six pairs).
+ * In the first state the worker still missed half the jobs (not picked up during the write: its vCPU
+ * hardly ran), which then ran inline after the write.
+ *
  * The worker blocks every signal (they belong to Node's threads) and is detached: it ends with the
  * process. A child forked without exec has no worker: the
  * pthread_atfork handler marks it unavailable there.
@@ -95,6 +115,9 @@
 #define WORKER_STACK_BYTES (256 * 1024)
 /* How long the worker keeps looking for the next job after one (covers back-to-back appends). */
 #define POLL_WINDOW_US 2000
+/* The same within SLOW_WAKE_MEMORY_NS of a slow wake-up: see the back-off in the header comment. */
+#define SLOW_WAKE_POLL_WINDOW_US 20000
+#define SLOW_WAKE_MEMORY_NS 10000000000LL
 /* Nap between looks: the worker picks a job up within about this long while it polls. */
 #define POLL_INTERVAL_NS 20000
 /* The spin after each job, before the naps (see the header comment). */
@@ -102,6 +125,11 @@
 /* The bounded spins of the header comment. */
 #define WAIT_SPIN_NS 200000
 #define CLAIM_SPIN_NS 200000
+/* A wake-up slower than this starts or extends the back-off of the header comment (fast ones: ~12-40 us). */
+#define WAKE_SLOW_NS 500000LL
+/* The back-off's first length, and its cap: doubled by each slow wake-up after it. */
+#define BACKOFF_MIN_NS 50000000LL
+#define BACKOFF_MAX_NS 1600000000LL
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -141,6 +169,16 @@ static atomic_size_t posted;
 static atomic_size_t pending_number; /* the number of the job in the slot */
 static atomic_size_t ended;
 static atomic_size_t detached;
+/*
+ * The wake-up back-off: until `backoff_until` (CLOCK_MONOTONIC ns) a parked worker is not woken;
+ * `backoff_ns` is the length of the last one (0 after a fast wake-up). `wake_slow_ns` is WAKE_SLOW_NS
+ * unless a test set it (besideTuning). Counters for besideStats.
+ */
+static _Atomic long long backoff_until;
+static _Atomic long long backoff_ns;
+static _Atomic long long wake_slow_ns = WAKE_SLOW_NS;
+static _Atomic long long last_slow_wakeup; /* when the last slow one was, 0: none yet */
+static atomic_size_t wakeups, slow_wakeups, refused_parked;
 
 #ifdef __linux__
 static cpu_set_t allowed;
@@ -213,6 +251,12 @@ static void park(void) {
   pthread_mutex_unlock(&lock);
 }
 
+/* How long the worker polls after a job: longer for a while after a slow wake-up (header comment). */
+static double poll_window_us(void) {
+  long long slow = atomic_load(&last_slow_wakeup);
+  return slow != 0 && now_ns() - slow < SLOW_WAKE_MEMORY_NS ? SLOW_WAKE_POLL_WINDOW_US : POLL_WINDOW_US;
+}
+
 static void *worker_main(void *unused) {
   (void)unused;
 #ifdef __linux__
@@ -231,7 +275,7 @@ static void *worker_main(void *unused) {
     } else if (atomic_exchange(&spin_requested, false)) {
       spin_for_job();
       since = now_us();
-    } else if (now_us() - since < POLL_WINDOW_US) {
+    } else if (now_us() - since < poll_window_us()) {
       nanosleep(&nap, NULL);
     } else {
       park();
@@ -273,20 +317,45 @@ static void steer_worker(void) {
 #endif
 }
 
-/* Takes the worker for the caller: 0 when there is none or another caller holds it. */
+/* Whether a parked worker is to be left asleep now (the back-off of the header comment). */
+static bool backing_off(void) {
+  if (!atomic_load(&parked) || now_ns() >= atomic_load(&backoff_until)) return false;
+  atomic_fetch_add(&refused_parked, 1);
+  return true;
+}
+
+/* Takes the worker for the caller: 0 when there is none, another caller holds it, or it sleeps in a back-off. */
 static int claim_worker(void) {
   pthread_once(&init_once, start_worker);
-  if (!available || atomic_exchange(&claimed, true)) return 0;
+  if (!available || backing_off() || atomic_exchange(&claimed, true)) return 0;
   steer_worker();
   return 1;
 }
 
-/* Wakes a parked worker (for a job in the slot, or a claim's spin). */
+/* After a wake-up that took `took` ns: a slow one starts (or doubles) the back-off, a fast one ends it. */
+static void judge_wakeup(long long took) {
+  if (took <= atomic_load(&wake_slow_ns)) {
+    atomic_store(&backoff_ns, 0);
+    return;
+  }
+  atomic_fetch_add(&slow_wakeups, 1);
+  atomic_store(&last_slow_wakeup, now_ns());
+  long long length = atomic_load(&backoff_ns) * 2;
+  if (length < BACKOFF_MIN_NS) length = BACKOFF_MIN_NS;
+  if (length > BACKOFF_MAX_NS) length = BACKOFF_MAX_NS;
+  atomic_store(&backoff_ns, length);
+  atomic_store(&backoff_until, now_ns() + length);
+}
+
+/* Wakes a parked worker (for a job in the slot, or a claim's spin), timing the wake-up. */
 static void wake_parked(void) {
   if (atomic_load(&parked)) {
+    long long from = now_ns();
     pthread_mutex_lock(&lock);
     pthread_cond_signal(&job_ready);
     pthread_mutex_unlock(&lock);
+    atomic_fetch_add(&wakeups, 1);
+    judge_wakeup(now_ns() - from);
   }
 }
 
@@ -355,3 +424,18 @@ size_t seglog_beside_detach(void) {
 bool seglog_beside_ended(size_t ticket) { return !available || atomic_load(&ended) >= ticket; }
 
 size_t seglog_beside_jobs(void) { return atomic_load(&jobs_run); }
+
+void seglog_beside_stats(size_t out[3]) {
+  out[0] = atomic_load(&wakeups);
+  out[1] = atomic_load(&slow_wakeups);
+  out[2] = atomic_load(&refused_parked);
+}
+
+void seglog_beside_tune(long long slow_ns, bool end_backoff) {
+  atomic_store(&wake_slow_ns, slow_ns >= 0 ? slow_ns : WAKE_SLOW_NS);
+  if (end_backoff) {
+    atomic_store(&backoff_until, 0);
+    atomic_store(&backoff_ns, 0);
+    atomic_store(&last_slow_wakeup, 0);
+  }
+}

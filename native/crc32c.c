@@ -265,16 +265,20 @@ static int cpu_has_vpclmul(void) {
 }
 #endif
 
-static uint32_t crc32c(const uint8_t *p, size_t n, enum impl use) {
-  uint32_t crc = 0xFFFFFFFFu;
+/* The register after `state` has taken in p[0, n) (no initial value, no final XOR). */
+static uint32_t update(uint32_t state, const uint8_t *p, size_t n, enum impl use) {
 #ifdef SEGLOG_X86
-  if (use == IMPL_VPCLMUL && n >= VPCLMUL_MIN) return update_vpclmul(crc, p, n) ^ 0xFFFFFFFFu;
-  if (use >= IMPL_SSE42) return update_hardware(crc, p, n) ^ 0xFFFFFFFFu;
+  if (use == IMPL_VPCLMUL && n >= VPCLMUL_MIN) return update_vpclmul(state, p, n);
+  if (use >= IMPL_SSE42) return update_hardware(state, p, n);
 #endif
-  return update_software(crc, p, n) ^ 0xFFFFFFFFu;
+  return update_software(state, p, n);
 }
 
+static uint32_t crc32c(const uint8_t *p, size_t n, enum impl use) { return update(0xFFFFFFFFu, p, n, use) ^ 0xFFFFFFFFu; }
+
 uint32_t seglog_crc32c(const uint8_t *p, size_t n) { return crc32c(p, n, impl); }
+
+uint32_t seglog_crc32c_update(uint32_t state, const uint8_t *p, size_t n) { return update(state, p, n, impl); }
 
 /* The 4th argument of crc32c(): absent, true ("table", kept for old callers) or a backend's name. */
 static int impl_arg(napi_env env, napi_value value, enum impl *out) {

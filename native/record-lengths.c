@@ -44,31 +44,44 @@ static int read_varint(const uint8_t *bytes, size_t end, size_t *at, int64_t *va
  * Odd raw values are negative lengths: refused. 1 MiB of 100-byte records: 55 us before, 48 with the
  * inline decoding, 36 with the prefetch too.
  */
-double seglog_record_lengths_end(const uint8_t *bytes, size_t start, size_t end, size_t count) {
-  size_t at = start;
-  for (size_t i = 0; i < count; i++) {
+int seglog_walk_records(seglog_walk *w, const uint8_t *bytes, size_t end, size_t count, size_t limit) {
+  size_t at = w->at, i = w->walked;
+  for (; i < count && at < limit; i++) {
     size_t record = at;
     uint64_t length;
     __builtin_prefetch(bytes + at + PREFETCH_AHEAD);
     if (end - at >= 2 && bytes[at] < 0x80) {
       uint32_t raw = bytes[at];
-      if (raw & 1) return -1.0 - (double)record;
+      if (raw & 1) goto bad;
       length = raw >> 1;
       at += 1;
     } else if (end - at >= 2 && bytes[at + 1] < 0x80) {
       uint32_t raw = (bytes[at] & 0x7fu) | ((uint32_t)bytes[at + 1] << 7);
-      if (raw & 1) return -1.0 - (double)record;
+      if (raw & 1) goto bad;
       length = raw >> 1;
       at += 2;
     } else {
       int64_t value;
-      if (!read_varint(bytes, end, &at, &value) || value <= 0) return -1.0 - (double)record;
+      if (!read_varint(bytes, end, &at, &value) || value <= 0) goto bad;
       length = (uint64_t)value;
     }
-    if (length == 0 || length > end - at) return -1.0 - (double)record;
+    if (length == 0 || length > end - at) goto bad;
     at += (size_t)length;
+    continue;
+  bad:
+    w->at = record;
+    w->walked = i;
+    w->failed = -1.0 - (double)record;
+    return 0;
   }
-  return (double)at;
+  w->at = at;
+  w->walked = i;
+  return 1;
+}
+
+double seglog_record_lengths_end(const uint8_t *bytes, size_t start, size_t end, size_t count) {
+  seglog_walk w = {start, 0, 0};
+  return seglog_walk_records(&w, bytes, end, count, SIZE_MAX) ? (double)w.at : w.failed;
 }
 
 /* recordLengthsEnd(bytes: Uint8Array, start: number, end: number, count: number) -> number */

@@ -51,11 +51,33 @@ bool seglog_beside_done(void);
 size_t seglog_beside_detach(void);
 /* Whether the job a seglog_beside_detach ticket names has returned (true for ticket 0). */
 bool seglog_beside_ended(size_t ticket);
+/* Wake-ups of the parked worker, those slower than the back-off threshold, and starts or claims refused
+ * because the worker was parked during a back-off (beside.c). */
+void seglog_beside_stats(size_t out[3]);
+/* For tests: sets the slow wake-up threshold (negative: back to WAKE_SLOW_NS) and ends any back-off (when asked). */
+void seglog_beside_tune(long long slow_ns, bool end_backoff);
 
 /* The standard CRC-32C of p[0, n) (crc32c.c). */
 uint32_t seglog_crc32c(const uint8_t *p, size_t n);
+/*
+ * The CRC-32C register after `state` has taken in p[0, n): a CRC computed piece by piece starts at
+ * 0xFFFFFFFF and XORs the last register with 0xFFFFFFFF (crc32c.c).
+ */
+uint32_t seglog_crc32c_update(uint32_t state, const uint8_t *p, size_t n);
 /* The record-length walk (record-lengths.c): the end reached, or -1 - position of the first bad length. */
 double seglog_record_lengths_end(const uint8_t *bytes, size_t start, size_t end, size_t count);
+/* The same walk in steps (record-lengths.c): where it is, how many records it has walked, and how it ended. */
+typedef struct {
+  size_t at;
+  size_t walked;
+  double failed; /* -1 - position of the first bad length; 0 while none */
+} seglog_walk;
+/*
+ * Walks on while fewer than `count` records are walked and the next one starts before `limit`; returns 0
+ * once a length is bad (w->failed says where), else 1. Steps up to any limits, then SIZE_MAX, walk exactly
+ * as seglog_record_lengths_end.
+ */
+int seglog_walk_records(seglog_walk *w, const uint8_t *bytes, size_t end, size_t count, size_t limit);
 
 /* The first `n` arguments of a call into argv, missing ones as undefined; 0 if N-API failed. */
 int seglog_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv);

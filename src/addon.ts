@@ -45,6 +45,14 @@ export interface Addon {
   /** Jobs the addon's worker thread has run so far (native/beside.c); tests check it was used. */
   workerJobs(): number;
   /**
+   * The worker's wake-ups (native/beside.c): `[wakeups, slow, refused]`, where `slow` took longer than the
+   * back-off threshold and `refused` counts starts and claims that found the worker parked during a back-off
+   * (their jobs ran inline).
+   */
+  besideStats(): [number, number, number];
+  /** For tests: the slow wake-up threshold in ns (negative: the default), and whether to end any back-off now. */
+  besideTuning(slowWakeNs: number, endBackoff: boolean): void;
+  /**
    * Allocates [offset, offset + length) of the file `fd` without changing its size; false when the
    * platform or file system cannot (native/reserve.c). Never throws for an OS error.
    */

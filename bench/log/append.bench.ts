@@ -179,7 +179,7 @@ async function appendBatchVsWriteSyncRound(batches: Uint8Array[], bytes: number)
   });
 }
 
-async function appendBatchVsWriteSync(count: number, rounds: number): Promise<BenchRow> {
+export async function appendBatchVsWriteSync(count: number, rounds: number): Promise<BenchRow> {
   const batches = megabyteBatches(count);
   const bytes = batches.reduce((sum, b) => sum + b.byteLength, 0);
   const warm = batches.slice(0, Math.max(4, count >> 2));

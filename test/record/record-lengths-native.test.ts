@@ -6,21 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { nativeAddon } from '../../src/addon.js';
 import { encodeBatch } from '../../src/main.js';
 import * as L from '../../src/record/layout.js';
-import { readVarint } from '../../src/record/varint.js';
 import { Rng, testSeed } from '../helpers/random.js';
-
-/** The rule: `count` zigzag varint lengths (> 0), each followed by its bytes; end, or -1 - bad position. */
-function definition(bytes: Uint8Array, start: number, end: number, count: number): number {
-  let at = start;
-  for (let i = 0; i < count; i++) {
-    const record = at;
-    const cursor = { position: at };
-    const length = readVarint(bytes, cursor, end);
-    if (length === undefined || length <= 0 || cursor.position + length > end) return -1 - record;
-    at = cursor.position + length;
-  }
-  return at;
-}
+import { walkDefinition } from '../helpers/record-walk.js';
 
 const addon = nativeAddon();
 
@@ -39,7 +26,7 @@ describe('record-length walk (addon)', () => {
       const end = rng.bool(0.2) ? rng.int(L.RECORDS_OFFSET, bytes.length) : bytes.length;
       const count = records.length + rng.int(-2, 2);
       if (count < 0) continue;
-      expect(addon!.recordLengthsEnd(bytes, L.RECORDS_OFFSET, end, count)).toBe(definition(bytes, L.RECORDS_OFFSET, end, count));
+      expect(addon!.recordLengthsEnd(bytes, L.RECORDS_OFFSET, end, count)).toBe(walkDefinition(bytes, L.RECORDS_OFFSET, end, count));
     }
   });
 

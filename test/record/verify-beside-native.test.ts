@@ -4,11 +4,12 @@
  * exception propagated, bad arguments refused with typed errors.
  */
 import os from 'node:os';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeAddon } from '../../src/addon.js';
 import { encodeBatch } from '../../src/main.js';
 import * as L from '../../src/record/layout.js';
 import { Rng, testSeed } from '../helpers/random.js';
+import { walkDefinition } from '../helpers/record-walk.js';
 
 const addon = nativeAddon();
 
@@ -28,7 +29,15 @@ function batches(rng: Rng): { bytes: Uint8Array; layout: Float64Array } {
   return { bytes, layout };
 }
 
+/** Sleeps `ms`: long past the worker's 2 ms poll window, so it has parked. */
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 describe.skipIf(addon === undefined)('verifyBatchesBeside (addon)', () => {
+  // Tests that expect the worker to run a job must not meet a back-off that a slow wake-up on a loaded
+  // machine started: slow wake-ups are judged only where a test asks for it.
+  beforeAll(() => addon!.besideTuning(1e15, true));
+  afterAll(() => addon!.besideTuning(-1, true));
+
   it('gives the CRC and walk of every batch, mutated or not, and runs `during` once (seeded)', () => {
     const rng = new Rng(testSeed('verify beside'));
     for (let round = 0; round < 200; round++) {
@@ -44,6 +53,27 @@ describe.skipIf(addon === undefined)('verifyBatchesBeside (addon)', () => {
         expect(layout[i * 3]).toBe(addon!.crc32c(batch, L.CRC_COVERED_START, size));
         expect(layout[i * 3 + 1]).toBe(count < 0 ? 0 : addon!.recordLengthsEnd(batch, L.RECORDS_OFFSET, size, count));
       }
+    }
+  });
+
+  it('agrees with the one-pass CRC and the walk definition on large batches damaged near its 16 KiB chunk edges (seeded)', () => {
+    // The job takes a batch 16 KiB at a time (the CRC, then the walk up to the chunk's end): a record whose
+    // length or bytes straddle an edge, a walk that ends in the last chunk or wants records past the end.
+    const rng = new Rng(testSeed('verify beside chunks'));
+    const CHUNK = 16 * 1024;
+    for (let round = 0; round < 150; round++) {
+      const records = Array.from({ length: rng.int(200, 1500) }, () => ({ value: rng.bytes(rng.bool(0.05) ? rng.int(0, 40_000) : rng.int(0, 200)) }));
+      const bytes = new Uint8Array(encodeBatch(records));
+      const edges = Math.floor((bytes.length - L.CRC_COVERED_START) / CHUNK);
+      for (let m = rng.int(0, 2); m > 0 && edges > 0; m--) {
+        const at = L.CRC_COVERED_START + rng.int(1, edges) * CHUNK + rng.int(-3, 2);
+        if (at >= L.RECORDS_OFFSET && at < bytes.length) bytes[at] = rng.int(0, 255);
+      }
+      const count = records.length + (rng.bool(0.3) ? rng.int(-2, 2) : 0);
+      const layout = Float64Array.of(0, bytes.byteLength, count);
+      addon!.verifyBatchesBeside(bytes, layout, () => {});
+      expect(layout[0]).toBe(addon!.crc32c(bytes, L.CRC_COVERED_START, bytes.byteLength));
+      expect(layout[1]).toBe(walkDefinition(bytes, L.RECORDS_OFFSET, bytes.byteLength, count));
     }
   });
 
@@ -78,6 +108,52 @@ describe.skipIf(addon === undefined)('verifyBatchesBeside (addon)', () => {
       // Mostly back to back (the worker still polls), sometimes past its 2 ms window (it has parked).
       if (rng.bool(0.05)) await new Promise((resolve) => setTimeout(resolve, 3));
       else if (rng.bool(0.3)) await new Promise((resolve) => setImmediate(resolve));
+    }
+  });
+
+  it('leaves a parked worker asleep after a slow wake-up, runs the job inline, and wakes it once the back-off ends', async () => {
+    if (os.availableParallelism() < 2) return; // no worker to wake
+    const bytes = new Uint8Array(encodeBatch(Array.from({ length: 3000 }, (_, i) => ({ value: new Uint8Array(100).fill(i) }))));
+    const expected = addon!.crc32c(bytes, L.CRC_COVERED_START, bytes.byteLength);
+    const call = (): void => {
+      const layout = Float64Array.of(0, bytes.byteLength, 3000);
+      const busyUntil = performance.now() + 1; // the job has time to be picked up
+      addon!.verifyBatchesBeside(bytes, layout, () => {
+        while (performance.now() < busyUntil);
+      });
+      expect([...layout]).toEqual([expected, bytes.byteLength, 3000]);
+    };
+    try {
+      addon!.besideTuning(0, true); // every wake-up counts as slow
+      const [wakeups, slow, refused] = addon!.besideStats();
+      // A wake-up of the parked worker starts a back-off (50 ms, doubling with each slow wake-up after it);
+      // a later call that finds the worker parked within it runs inline. Retried: on a loaded machine the
+      // sleep may outlast a short back-off.
+      let refusedCall = false;
+      for (let attempt = 0; attempt < 8 && !refusedCall; attempt++) {
+        await sleep(10);
+        const jobs = addon!.workerJobs();
+        const before = addon!.besideStats()[2];
+        call();
+        refusedCall = addon!.besideStats()[2] > before;
+        if (refusedCall) expect(addon!.workerJobs()).toBe(jobs); // nothing ran on the worker
+      }
+      expect(refusedCall).toBe(true);
+      const after = addon!.besideStats();
+      expect(after[0]).toBeGreaterThan(wakeups);
+      expect(after[1]).toBeGreaterThan(slow);
+      expect(after[2]).toBeGreaterThan(refused);
+      // The back-off ended (and wake-ups no longer judged slow): the parked worker is woken and used again.
+      addon!.besideTuning(1e15, true);
+      await sleep(10);
+      const jobs = addon!.workerJobs();
+      const stats = addon!.besideStats();
+      for (let i = 0; i < 20; i++) call();
+      expect(addon!.besideStats()[0]).toBeGreaterThan(stats[0]);
+      expect(addon!.besideStats()[2]).toBe(stats[2]);
+      expect(addon!.workerJobs()).toBeGreaterThan(jobs);
+    } finally {
+      addon!.besideTuning(1e15, true);
     }
   });
 
