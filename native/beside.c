@@ -79,12 +79,13 @@
  * (pthread_cond_signal; ~30 us otherwise), every time, for minutes: presumably the woken vCPU preempts the
  * waker's on a shared physical CPU. An appendBatch block of 8 MiB then ran at 0.08-0.12x of a writeSync
  * loop, and lz4 encode collapsed to ~1.2 M records/s. So the waker times each wake-up; one slower than
- * WAKE_SLOW_NS starts a back-off during which a start or claim that finds the worker parked returns 0
- * (the caller runs the job inline, ~0.1 ms for a cold MiB of CRC and walk) instead of waking it. A worker
- * still polling is used as always: posting to it wakes nobody. The back-off starts at BACKOFF_MIN_NS and
- * doubles with each slow wake-up that follows it, up to BACKOFF_MAX_NS, so a lasting slow state costs one
- * wake-up per ~1.6 s; a fast wake-up resets it. And for SLOW_WAKE_MEMORY_NS after a slow wake-up (fast
- * ones come and go in that state) the worker polls
+ * WAKE_SLOW_NS starts a back-off: the next BACKOFF_MIN_REFUSALS starts or claims that find the worker
+ * parked return 0 (the caller runs the job inline, ~0.1-0.15 ms for a cold MiB of CRC and walk) instead
+ * of waking it. A worker still polling is used as always: posting to it wakes nobody. Each slow wake-up
+ * after a back-off doubles the next one, up to BACKOFF_MAX_REFUSALS; a fast wake-up resets it. Counted in
+ * jobs, not time: a back-off in time would leave every job of that time without the worker, however many
+ * (a 200 ms round of the lz4 encode bench is ~1000 batches). And for SLOW_WAKE_MEMORY_NS after a slow wake-up (fast ones come and go in
+ * that state) the worker polls
  * for SLOW_WAKE_POLL_WINDOW_US after each job instead of POLL_WINDOW_US, so that callers a few ms apart
  * (the append bench alternates 8 MiB blocks of appendBatch and of a writeSync loop, ~2.5 ms each) find it
  * polling rather than parked. Measured with the bench's appendBatch row (median of its per-block ratios
@@ -127,9 +128,14 @@
 #define CLAIM_SPIN_NS 200000
 /* A wake-up slower than this starts or extends the back-off of the header comment (fast ones: ~12-40 us). */
 #define WAKE_SLOW_NS 500000LL
-/* The back-off's first length, and its cap: doubled by each slow wake-up after it. */
-#define BACKOFF_MIN_NS 50000000LL
-#define BACKOFF_MAX_NS 1600000000LL
+/*
+ * The back-off's first length in refused starts and claims, and its cap: doubled by each slow wake-up
+ * after it. A refused job costs the caller about what the worker would have saved it (~0.1 ms: the CRC and
+ * walk of a cold MiB, or the blocks of an lz4 batch the worker would have compressed), so 16 of them cost
+ * about one more slow wake-up (~2.5 ms), and a lasting slow state pays one wake-up per 1024 jobs.
+ */
+#define BACKOFF_MIN_REFUSALS 16
+#define BACKOFF_MAX_REFUSALS 1024
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -170,12 +176,12 @@ static atomic_size_t pending_number; /* the number of the job in the slot */
 static atomic_size_t ended;
 static atomic_size_t detached;
 /*
- * The wake-up back-off: until `backoff_until` (CLOCK_MONOTONIC ns) a parked worker is not woken;
- * `backoff_ns` is the length of the last one (0 after a fast wake-up). `wake_slow_ns` is WAKE_SLOW_NS
- * unless a test set it (besideTuning). Counters for besideStats.
+ * The wake-up back-off: while `refusals_left` > 0, a start or claim that finds the worker parked is
+ * refused (and counts it down); `backoff_length` is the length of the last back-off (0 after a fast
+ * wake-up). `wake_slow_ns` is WAKE_SLOW_NS unless a test set it (besideTuning). Counters for besideStats.
  */
-static _Atomic long long backoff_until;
-static _Atomic long long backoff_ns;
+static _Atomic long refusals_left;
+static _Atomic long backoff_length;
 static _Atomic long long wake_slow_ns = WAKE_SLOW_NS;
 static _Atomic long long last_slow_wakeup; /* when the last slow one was, 0: none yet */
 static atomic_size_t wakeups, slow_wakeups, refused_parked;
@@ -319,7 +325,8 @@ static void steer_worker(void) {
 
 /* Whether a parked worker is to be left asleep now (the back-off of the header comment). */
 static bool backing_off(void) {
-  if (!atomic_load(&parked) || now_ns() >= atomic_load(&backoff_until)) return false;
+  if (atomic_load(&refusals_left) <= 0 || !atomic_load(&parked)) return false;
+  atomic_fetch_sub(&refusals_left, 1);
   atomic_fetch_add(&refused_parked, 1);
   return true;
 }
@@ -335,16 +342,16 @@ static int claim_worker(void) {
 /* After a wake-up that took `took` ns: a slow one starts (or doubles) the back-off, a fast one ends it. */
 static void judge_wakeup(long long took) {
   if (took <= atomic_load(&wake_slow_ns)) {
-    atomic_store(&backoff_ns, 0);
+    atomic_store(&backoff_length, 0);
     return;
   }
   atomic_fetch_add(&slow_wakeups, 1);
   atomic_store(&last_slow_wakeup, now_ns());
-  long long length = atomic_load(&backoff_ns) * 2;
-  if (length < BACKOFF_MIN_NS) length = BACKOFF_MIN_NS;
-  if (length > BACKOFF_MAX_NS) length = BACKOFF_MAX_NS;
-  atomic_store(&backoff_ns, length);
-  atomic_store(&backoff_until, now_ns() + length);
+  long length = atomic_load(&backoff_length) * 2;
+  if (length < BACKOFF_MIN_REFUSALS) length = BACKOFF_MIN_REFUSALS;
+  if (length > BACKOFF_MAX_REFUSALS) length = BACKOFF_MAX_REFUSALS;
+  atomic_store(&backoff_length, length);
+  atomic_store(&refusals_left, length);
 }
 
 /* Wakes a parked worker (for a job in the slot, or a claim's spin), timing the wake-up. */
@@ -434,8 +441,8 @@ void seglog_beside_stats(size_t out[3]) {
 void seglog_beside_tune(long long slow_ns, bool end_backoff) {
   atomic_store(&wake_slow_ns, slow_ns >= 0 ? slow_ns : WAKE_SLOW_NS);
   if (end_backoff) {
-    atomic_store(&backoff_until, 0);
-    atomic_store(&backoff_ns, 0);
+    atomic_store(&refusals_left, 0);
+    atomic_store(&backoff_length, 0);
     atomic_store(&last_slow_wakeup, 0);
   }
 }

@@ -126,9 +126,8 @@ describe.skipIf(addon === undefined)('verifyBatchesBeside (addon)', () => {
     try {
       addon!.besideTuning(0, true); // every wake-up counts as slow
       const [wakeups, slow, refused] = addon!.besideStats();
-      // A wake-up of the parked worker starts a back-off (50 ms, doubling with each slow wake-up after it);
-      // a later call that finds the worker parked within it runs inline. Retried: on a loaded machine the
-      // sleep may outlast a short back-off.
+      // A wake-up of the parked worker starts a back-off: the next 16 calls that find the worker parked
+      // run inline. Retried: the worker may not have parked yet on a loaded machine.
       let refusedCall = false;
       for (let attempt = 0; attempt < 8 && !refusedCall; attempt++) {
         await sleep(10);
