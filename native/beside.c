@@ -432,10 +432,11 @@ bool seglog_beside_ended(size_t ticket) { return !available || atomic_load(&ende
 
 size_t seglog_beside_jobs(void) { return atomic_load(&jobs_run); }
 
-void seglog_beside_stats(size_t out[3]) {
+void seglog_beside_stats(size_t out[4]) {
   out[0] = atomic_load(&wakeups);
   out[1] = atomic_load(&slow_wakeups);
   out[2] = atomic_load(&refused_parked);
+  out[3] = atomic_load(&parked);
 }
 
 void seglog_beside_tune(long long slow_ns, bool end_backoff) {

@@ -51,9 +51,9 @@ bool seglog_beside_done(void);
 size_t seglog_beside_detach(void);
 /* Whether the job a seglog_beside_detach ticket names has returned (true for ticket 0). */
 bool seglog_beside_ended(size_t ticket);
-/* Wake-ups of the parked worker, those slower than the back-off threshold, and starts or claims refused
- * because the worker was parked during a back-off (beside.c). */
-void seglog_beside_stats(size_t out[3]);
+/* Wake-ups of the parked worker, those slower than the back-off threshold, starts or claims refused
+ * because the worker was parked during a back-off, and whether it is parked now (beside.c). */
+void seglog_beside_stats(size_t out[4]);
 /* For tests: sets the slow wake-up threshold (negative: back to WAKE_SLOW_NS) and ends any back-off (when asked). */
 void seglog_beside_tune(long long slow_ns, bool end_backoff);
 

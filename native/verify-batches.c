@@ -165,14 +165,14 @@ static napi_value js_worker_jobs(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* besideStats() -> [wakeups, slow wake-ups, refused while parked in a back-off] (beside.c). */
+/* besideStats() -> [wakeups, slow wake-ups, refused while parked in a back-off, parked now (0 or 1)] (beside.c). */
 static napi_value js_beside_stats(napi_env env, napi_callback_info info) {
   (void)info;
-  size_t stats[3];
+  size_t stats[4];
   seglog_beside_stats(stats);
   napi_value result, value;
-  napi_create_array_with_length(env, 3, &result);
-  for (uint32_t i = 0; i < 3; i++) {
+  napi_create_array_with_length(env, 4, &result);
+  for (uint32_t i = 0; i < 4; i++) {
     napi_create_double(env, (double)stats[i], &value);
     napi_set_element(env, result, i, value);
   }

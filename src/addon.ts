@@ -45,11 +45,11 @@ export interface Addon {
   /** Jobs the addon's worker thread has run so far (native/beside.c); tests check it was used. */
   workerJobs(): number;
   /**
-   * The worker's wake-ups (native/beside.c): `[wakeups, slow, refused]`, where `slow` took longer than the
-   * back-off threshold and `refused` counts starts and claims that found the worker parked during a back-off
-   * (their jobs ran inline).
+   * The worker's wake-ups (native/beside.c): `[wakeups, slow, refused, parked]`, where `slow` took longer
+   * than the back-off threshold, `refused` counts starts and claims that found the worker parked during a
+   * back-off (their jobs ran inline), and `parked` is 1 while the worker sleeps until woken.
    */
-  besideStats(): [number, number, number];
+  besideStats(): [number, number, number, number];
   /** For tests: the slow wake-up threshold in ns (negative: the default), and whether to end any back-off now. */
   besideTuning(slowWakeNs: number, endBackoff: boolean): void;
   /**

@@ -89,6 +89,36 @@ describe('FileRecords.writeTo (zero-copy read path)', () => {
     await log.close();
   });
 
+  it('a range of one write (1 MiB or less): exactly its bytes to a socket, typed errors when the destination fails or closes first, its listeners removed', async () => {
+    const log = await filledLog(10_000);
+    const range = await log.read(0, { maxBytes: 1024 * 1024 });
+    expect(range.sizeInBytes).toBeGreaterThan(512 * 1024);
+    expect(range.sizeInBytes).toBeLessThanOrEqual(1024 * 1024);
+    const server = await sink();
+    const socket = await connect(server.port);
+    const listeners = (s: NodeJS.EventEmitter): number[] => ['error', 'close', 'drain'].map((e) => s.listenerCount(e));
+    const before = listeners(socket);
+    expect(await range.writeTo(socket)).toBe(range.sizeInBytes);
+    expect(listeners(socket)).toEqual(before);
+    socket.end();
+    expect((await server.received).equals(Buffer.from(range.bytes))).toBe(true);
+    server.close();
+    // A destination that nobody reads: the write stays pending until it is destroyed.
+    const failing = new PassThrough({ highWaterMark: 1024 });
+    const failed = range.writeTo(failing);
+    failing.destroy(new Error('peer reset'));
+    await expect(failed).rejects.toBeInstanceOf(LogIoError);
+    const closing = new PassThrough({ highWaterMark: 1024 });
+    const closed = range.writeTo(closing);
+    closing.destroy();
+    await expect(closed).rejects.toMatchObject({ code: 'ERR_IO' });
+    const ended = new PassThrough();
+    ended.on('error', () => {}); // the stream's own 'error' for a write after end, as for any write
+    ended.end();
+    await expect(range.writeTo(ended)).rejects.toBeInstanceOf(LogIoError);
+    await log.close();
+  });
+
   it('a range stays readable while its segment is truncated away and deleted', async () => {
     const log = await filledLog(5_000);
     const range = await log.read(1000, { maxBytes: 512 * 1024 });

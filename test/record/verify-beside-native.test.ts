@@ -29,8 +29,14 @@ function batches(rng: Rng): { bytes: Uint8Array; layout: Float64Array } {
   return { bytes, layout };
 }
 
-/** Sleeps `ms`: long past the worker's 2 ms poll window, so it has parked. */
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until the worker has parked (after its 2 ms poll window, 20 ms after a slow wake-up); 10 s at most. */
+async function untilParked(): Promise<void> {
+  for (const start = Date.now(); addon!.besideStats()[3] !== 1; await sleep(2)) {
+    if (Date.now() - start > 10_000) throw new Error('the worker did not park');
+  }
+}
 
 describe.skipIf(addon === undefined)('verifyBatchesBeside (addon)', () => {
   // Tests that expect the worker to run a job must not meet a back-off that a slow wake-up on a loaded
@@ -127,24 +133,25 @@ describe.skipIf(addon === undefined)('verifyBatchesBeside (addon)', () => {
       addon!.besideTuning(0, true); // every wake-up counts as slow
       const [wakeups, slow, refused] = addon!.besideStats();
       // A wake-up of the parked worker starts a back-off: the next 16 calls that find the worker parked
-      // run inline. Retried: the worker may not have parked yet on a loaded machine.
-      let refusedCall = false;
-      for (let attempt = 0; attempt < 8 && !refusedCall; attempt++) {
-        await sleep(10);
+      // run inline, and the worker stays parked.
+      await untilParked();
+      call(); // wakes it, slowly by the threshold
+      await untilParked();
+      for (let i = 0; i < 3; i++) {
         const jobs = addon!.workerJobs();
         const before = addon!.besideStats()[2];
         call();
-        refusedCall = addon!.besideStats()[2] > before;
-        if (refusedCall) expect(addon!.workerJobs()).toBe(jobs); // nothing ran on the worker
+        expect(addon!.besideStats()[2]).toBe(before + 1);
+        expect(addon!.workerJobs()).toBe(jobs); // nothing ran on the worker
+        expect(addon!.besideStats()[3]).toBe(1);
       }
-      expect(refusedCall).toBe(true);
       const after = addon!.besideStats();
       expect(after[0]).toBeGreaterThan(wakeups);
       expect(after[1]).toBeGreaterThan(slow);
       expect(after[2]).toBeGreaterThan(refused);
       // The back-off ended (and wake-ups no longer judged slow): the parked worker is woken and used again.
       addon!.besideTuning(1e15, true);
-      await sleep(10);
+      await untilParked();
       const jobs = addon!.workerJobs();
       const stats = addon!.besideStats();
       for (let i = 0; i < 20; i++) call();
